@@ -1,0 +1,17 @@
+"""Build one dataset (train/val/test tensors + meta.json) from packages or raw files."""
+
+from pathlib import Path
+
+from attrib.data import build_dataset
+from attrib.resources import tokenizer_dir
+from attrib.runtime import setup
+
+sm = snakemake  # noqa: F821  (injected by Snakemake)
+log = setup(sm.log[0], sm.threads, sm.params.seed)
+spec = sm.params.spec
+options = dict(spec["options"])
+if "raw" in sm.input.keys():
+    options["raw_dir"] = str(Path(sm.input.raw).parent)
+tokenizer = tokenizer_dir(spec["tokenizer"], sm.params.resources) if "tokenizer" in spec else None
+build_dataset(spec["source"], options, Path(sm.output[0]).parent, seed=sm.params.seed, tokenizer_dir=tokenizer)
+log.info("built %s from %s", sm.wildcards.dataset, spec["source"])

@@ -1,0 +1,113 @@
+"""Config validation: a JSON schema first, then the names against the package registries.
+
+Runs before any job starts, so a typo stops the run with a message naming the key instead
+of failing an hour into training.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+
+
+class ConfigError(ValueError):
+    """A config that must not start a run; the message names every offending key."""
+
+
+def key_path(parts) -> str:
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "<top level>"
+
+
+def load_schema(path: str | Path = SCHEMA_PATH) -> dict:
+    with open(path) as fh:
+        return yaml.safe_load(fh)
+
+
+def schema_errors(config: dict, schema: dict) -> list[str]:
+    validator = jsonschema.Draft202012Validator(schema)
+    messages = []
+    for error in sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path))):
+        where = key_path(error.absolute_path)
+        if error.validator == "additionalProperties" and error.instance is not None:
+            allowed = set(error.schema.get("properties", {}))
+            unknown = sorted(set(error.instance) - allowed)
+            messages.append(f"config key {where}: unknown key(s) {unknown}; allowed: {sorted(allowed)}")
+        else:
+            messages.append(f"config key {where}: {error.message}")
+    return messages
+
+
+def registry_errors(config: dict) -> list[str]:
+    """Names that the schema cannot know: datasets, models, methods, removal modes."""
+    from attrib.attribution import METHODS
+    from attrib.data import DATASETS, option_errors, source_modality
+    from attrib.models import MODELS, model_modality, supports_removal
+
+    messages = []
+    for ds_name, ds in config["datasets"].items():
+        if ds["source"] not in DATASETS:
+            messages.append(
+                f"config key datasets.{ds_name}.source: unknown dataset {ds['source']!r}; known: {sorted(DATASETS)}"
+            )
+            continue
+        modality = source_modality(ds["source"])
+        options = dict(ds["options"])
+        if ds["source"] == "tweeteval":
+            options.setdefault("raw_dir", "<set by the download rule>")
+        for problem in option_errors(ds["source"], options):
+            messages.append(f"config key datasets.{ds_name}.options: {problem}")
+        for i, model in enumerate(ds["models"]):
+            where = f"datasets.{ds_name}.models[{i}]"
+            if model not in MODELS:
+                messages.append(f"config key {where}: unknown model {model!r}; known: {sorted(MODELS)}")
+            elif model not in config["models"]:
+                messages.append(f"config key {where}: model {model!r} has no entry under models:")
+            elif model_modality(model) != modality:
+                messages.append(
+                    f"config key {where}: model {model!r} is for {model_modality(model)} data, "
+                    f"dataset {ds_name!r} is {modality}"
+                )
+        if modality == "text" and ds.get("tokenizer") not in MODELS:
+            messages.append(
+                f"config key datasets.{ds_name}.tokenizer: a text dataset needs the name of the model "
+                f"whose tokenizer it uses, got {ds.get('tokenizer')!r}"
+            )
+    for name in config["models"]:
+        if name not in MODELS:
+            messages.append(f"config key models.{name}: unknown model; known: {sorted(MODELS)}")
+    for name in config["attribute"]["methods"]:
+        if name not in METHODS:
+            messages.append(f"config key attribute.methods.{name}: unknown method; known: {sorted(METHODS)}")
+    used = {m for ds in config["datasets"].values() for m in ds["models"]}
+    for i, condition in enumerate(config["ablate"]["conditions"]):
+        model, removal = condition.split(":")
+        where = f"ablate.conditions[{i}]"
+        if model not in MODELS:
+            messages.append(f"config key {where}: unknown model {model!r}; known: {sorted(MODELS)}")
+        elif model not in used:
+            messages.append(f"config key {where}: model {model!r} is not trained on any dataset")
+        elif not supports_removal(model, removal):
+            messages.append(f"config key {where}: model {model!r} has no removal mode {removal!r}")
+    return messages
+
+
+def validate_config(config: dict, schema: dict | None = None) -> dict:
+    """Return the config unchanged, or raise ConfigError listing every problem."""
+    messages = schema_errors(config, schema or load_schema())
+    if not messages:
+        messages = registry_errors(config)
+    if messages:
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(messages))
+    return config
+
+
+def lambda_label(lam: float) -> str:
+    """How a keep-probability appears in file names: 1, 0.5, 0.25, 0.125."""
+    return f"{float(lam):g}"

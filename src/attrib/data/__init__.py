@@ -1,0 +1,111 @@
+"""Datasets as plain tensor files so every later stage reads the same frozen samples.
+
+``build_dataset`` runs a registered builder and writes ``train.pt``, ``val.pt``, ``test.pt``
+(``torch.save`` of dicts, see docs/INTERFACES.md) and ``meta.json``. A builder is a function
+``builder(*, seed, <options>) -> (splits, meta)``; its keyword parameters *are* its options,
+so a misspelt or missing option in the config fails here, before any work is done.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+from attrib.data import digits, imagenet, text
+
+SPLITS = ("train", "val", "test")
+
+DATASETS: dict[str, Callable[..., tuple[dict[str, dict], dict]]] = {
+    "digits": digits.build,
+    "tweets": text.build_tweets,
+    "tweeteval": text.build_tweeteval,
+    "imagenet": imagenet.build,
+}
+
+MODALITY = {"digits": "image", "imagenet": "image", "tweets": "text", "tweeteval": "text"}
+
+
+def source_modality(source: str) -> str:
+    """"image" or "text": which models a dataset can feed."""
+    return MODALITY[source]
+
+
+def option_errors(source: str, options: dict[str, Any]) -> list[str]:
+    """Unknown and missing builder options, checked before any job starts."""
+    params = {k: p for k, p in inspect.signature(DATASETS[source]).parameters.items() if k not in ("seed", "tokenizer_dir")}
+    unknown = sorted(set(options) - set(params))
+    missing = sorted(k for k, p in params.items() if p.default is inspect.Parameter.empty and k not in options)
+    errors = [f"unknown option {k!r} (accepted: {sorted(params)})" for k in unknown]
+    return errors + [f"missing option {k!r}" for k in missing]
+
+
+def _call_builder(source: str, options: dict[str, Any], seed: int, tokenizer_dir) -> tuple[dict, dict]:
+    """Check options against the builder's signature so config errors name the dataset."""
+    if source not in DATASETS:
+        raise ValueError(f"unknown dataset source {source!r}; known: {sorted(DATASETS)}")
+    builder = DATASETS[source]
+    signature = inspect.signature(builder).parameters
+    params = {k: p for k, p in signature.items() if k not in ("seed", "tokenizer_dir")}
+    unknown = sorted(set(options) - set(params))
+    missing = sorted(k for k, p in params.items() if p.default is inspect.Parameter.empty and k not in options)
+    if unknown or missing:
+        raise ValueError(
+            f"dataset {source!r}: unknown options {unknown}, missing options {missing}; "
+            f"accepted options: {sorted(params)}"
+        )
+    kwargs = dict(options)
+    if "tokenizer_dir" in signature:
+        if tokenizer_dir is None:
+            raise ValueError(f"dataset {source!r} is text and needs tokenizer_dir (the model's tokenizer)")
+        kwargs["tokenizer_dir"] = str(tokenizer_dir)
+    return builder(seed=seed, **kwargs)
+
+
+def build_dataset(
+    source: str,
+    options: dict[str, Any],
+    out_dir: str | Path,
+    *,
+    seed: int,
+    tokenizer_dir: str | Path | None = None,
+) -> dict:
+    """Build ``source`` with ``options`` and write it to ``out_dir``; returns the meta dict."""
+    splits, meta = _call_builder(source, dict(options or {}), seed, tokenizer_dir)
+    sizes = {name: len(splits[name]["y"]) for name in SPLITS}
+    meta = {**meta, "source": source, "seed": seed, "options": dict(options or {}), "sizes": sizes}
+    if meta["modality"] == "image":
+        # The `mean` removal mode fills with the training colour; fall back to all stored images
+        # when a paper-scale run stores no training split.
+        pool = [splits[n]["x"] for n in (("train",) if sizes["train"] else SPLITS)]
+        meta["mean"] = [float(v) for v in torch.cat(pool).double().mean(dim=(0, 2, 3)) / 255]
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    for name in SPLITS:
+        torch.save(splits[name], out / f"{name}.pt")
+    (out / "meta.json").write_text(json.dumps(meta, indent=2))
+    return meta
+
+
+def load_meta(directory: str | Path) -> dict:
+    path = Path(directory) / "meta.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"dataset meta file not found: {path} (run the data stage first)")
+    return json.loads(path.read_text())
+
+
+def load_split(directory: str | Path, split: str) -> dict:
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; expected one of {SPLITS}")
+    path = Path(directory) / f"{split}.pt"
+    if not path.is_file():
+        raise FileNotFoundError(f"dataset split file not found: {path} (run the data stage first)")
+    return torch.load(path, weights_only=True)
+
+
+def images_as_float(split: dict) -> torch.Tensor:
+    """uint8 (N,3,H,W) as stored -> float32 in [0, 1], the models' input convention."""
+    return split["x"].float().div_(255)

@@ -1,0 +1,29 @@
+"""The evaluation subset: the first ``eval_size`` test inputs (the builders shuffle the test split)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from attrib.data import images_as_float, load_meta, load_split
+
+
+@dataclass
+class EvalSet:
+    inputs: torch.Tensor  # float images in [0, 1] or token ids
+    labels: torch.Tensor
+    meta: dict
+    masks: torch.Tensor | None = None  # ground-truth digit pixels, where the dataset has them
+    texts: list[str] | None = None
+
+
+def load_eval_set(data_dir: str | Path, eval_size: int) -> EvalSet:
+    meta = load_meta(data_dir)
+    split = load_split(data_dir, "test")
+    n = min(eval_size, len(split["y"]))
+    if meta["modality"] == "image":
+        mask = split.get("mask")
+        return EvalSet(images_as_float(split)[:n], split["y"][:n], meta, None if mask is None else mask[:n])
+    return EvalSet(split["ids"][:n], split["y"][:n], meta, texts=list(split["text"][:n]))

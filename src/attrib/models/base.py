@@ -1,0 +1,146 @@
+"""The one model interface every downstream stage calls: ``model(x, keep=α, removal=...)``.
+
+Features are patches for images and tokens for text (see ``attrib.features``); ``keep`` is an
+(N, p) mask in [0, 1] and the wrapper decides how a missing feature is realised, so that
+attributions, MuS, ablations and LIME never touch pixels, embeddings or tokens themselves.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from attrib.features import IMAGE_REMOVAL_MODES, apply_removal, num_patches
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def merge_options(name: str, defaults: dict[str, Any], options: dict[str, Any] | None) -> dict[str, Any]:
+    """Builder options over their defaults; an unknown key is a typo in the config, so it fails."""
+    options = dict(options or {})
+    unknown = sorted(set(options) - set(defaults))
+    if unknown:
+        raise ValueError(f"model {name!r} has no option(s) {unknown}; known: {sorted(defaults)}")
+    return {**defaults, **options}
+
+
+def require_modality(meta: dict[str, Any], modality: str, name: str) -> None:
+    """Fail early when a model is paired with a dataset of the other modality."""
+    if meta.get("modality") != modality:
+        raise ValueError(
+            f"model {name!r} is for {modality} data but the dataset's modality is {meta.get('modality')!r}"
+        )
+
+
+class FeatureClassifier(nn.Module):
+    """A classifier whose inputs are sets of features that can be (partly) removed."""
+
+    modality: str
+    default_removal: str
+
+    def __init__(self, num_classes: int):
+        super().__init__()
+        self.num_classes = int(num_classes)
+
+    def num_features(self, x: torch.Tensor) -> int:
+        raise NotImplementedError
+
+    def feature_mask(self, x: torch.Tensor) -> torch.Tensor:
+        """bool (N, p): which features are real (the rest are always kept and never scored)."""
+        raise NotImplementedError
+
+    def forward(
+        self, x: torch.Tensor, keep: torch.Tensor | None = None, removal: str | None = None
+    ) -> torch.Tensor:
+        raise NotImplementedError
+
+    def _check_keep(self, x: torch.Tensor, keep: torch.Tensor) -> None:
+        expected = (x.shape[0], self.num_features(x))
+        if tuple(keep.shape) != expected:
+            raise ValueError(f"keep has shape {tuple(keep.shape)}, expected (N, p) = {expected}")
+
+
+class ImageClassifier(FeatureClassifier):
+    """A torchvision network on [0, 1] images; removal happens in pixel space, then normalisation.
+
+    ``generator`` (a ``torch.Generator`` or None) drives the random removal modes
+    (``patch_color``, ``noise``) so that callers can make them reproducible.
+    """
+
+    modality = "image"
+    default_removal = "black"
+
+    def __init__(
+        self,
+        net: nn.Module,
+        *,
+        num_classes: int,
+        image_size: int,
+        patch: int,
+        mean: tuple[float, ...] = IMAGENET_MEAN,
+        std: tuple[float, ...] = IMAGENET_STD,
+        dataset_mean: tuple[float, ...] | None = None,
+    ):
+        super().__init__(num_classes)
+        self.net = net
+        self.image_size = int(image_size)
+        self.patch = int(patch)
+        num_patches(self.image_size, self.patch)  # validates that the grid tiles the image
+        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1))
+        fill = mean if dataset_mean is None else dataset_mean
+        self.register_buffer("dataset_mean", torch.tensor(fill, dtype=torch.float32))
+        self.generator: torch.Generator | None = None
+
+    def num_features(self, x: torch.Tensor) -> int:
+        return num_patches(x.shape[-1], self.patch)
+
+    def feature_mask(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.ones(x.shape[0], self.num_features(x), dtype=torch.bool, device=x.device)
+
+    def normalise(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.std
+
+    def remove(self, x: torch.Tensor, keep: torch.Tensor, removal: str) -> torch.Tensor:
+        """Pixel-space removal of the features that ``keep`` drops."""
+        if removal not in IMAGE_REMOVAL_MODES:
+            raise ValueError(f"unknown removal mode {removal!r} for images; expected one of {IMAGE_REMOVAL_MODES}")
+        if removal == "drop":
+            raise ValueError("removal 'drop' removes ViT tokens; only ViT models support it")
+        return apply_removal(
+            x, keep, self.patch, removal, dataset_mean=self.dataset_mean, generator=self.generator
+        )
+
+    def forward(
+        self, x: torch.Tensor, keep: torch.Tensor | None = None, removal: str | None = None
+    ) -> torch.Tensor:
+        if keep is not None:
+            self._check_keep(x, keep)
+            x = self.remove(x, keep, removal or self.default_removal)
+        return self.net(self.normalise(x))
+
+
+def chunked_logits(
+    model: FeatureClassifier,
+    x: torch.Tensor,
+    keep: torch.Tensor | None = None,
+    removal: str | None = None,
+    chunk_size: int = 512,
+) -> torch.Tensor:
+    """Logits of many inputs without building a graph, ``chunk_size`` inputs at a time.
+
+    ``keep`` must be (N, p) like ``x``; it is sliced alongside the inputs.
+    """
+    if keep is not None and keep.shape[0] != x.shape[0]:
+        raise ValueError(f"keep has {keep.shape[0]} rows for {x.shape[0]} inputs")
+    with torch.no_grad():
+        chunks = [
+            model(x[i : i + chunk_size], None if keep is None else keep[i : i + chunk_size], removal)
+            for i in range(0, x.shape[0], chunk_size)
+        ]
+    if not chunks:
+        return torch.empty(0, model.num_classes, device=x.device)
+    return torch.cat(chunks)

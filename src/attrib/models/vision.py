@@ -1,0 +1,202 @@
+"""Image model builders (torchvision networks in the ``ImageClassifier`` wrapper) and ViT token
+dropping, the ``drop`` removal mode of the missingness study."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from torchvision import models as tvm
+from torchvision.models.resnet import BasicBlock, ResNet
+from torchvision.models.vision_transformer import EncoderBlock, VisionTransformer
+
+from attrib.models.base import ImageClassifier, merge_options, require_modality
+from attrib.resources import torch_home
+
+
+class ViTClassifier(ImageClassifier):
+    """A torchvision ``VisionTransformer`` that can also drop tokens (``removal="drop"``).
+
+    Dropping follows the spec: embed every patch, prepend the class token, add the full position
+    embedding, *then* keep the class token and the kept patches (``keep >= 0.5``). Images of one
+    batch keep different sets, so their sequences are gathered into a padded batch and the
+    padding is masked out of every attention as keys; that is exact, not an approximation.
+    """
+
+    net: VisionTransformer
+
+    def forward(
+        self, x: torch.Tensor, keep: torch.Tensor | None = None, removal: str | None = None
+    ) -> torch.Tensor:
+        if keep is None or (removal or self.default_removal) != "drop":
+            return super().forward(x, keep, removal)
+        self._check_keep(x, keep)
+        if self.net.patch_size != self.patch:
+            raise ValueError(
+                f"'drop' needs features = tokens, but the feature patch is {self.patch} "
+                f"and the ViT's patch is {self.net.patch_size}"
+            )
+        return self._forward_dropped(self.normalise(x), keep >= 0.5)
+
+    def _forward_dropped(self, x: torch.Tensor, kept: torch.Tensor) -> torch.Tensor:
+        net = self.net
+        tokens = net._process_input(x)
+        n, _, dim = tokens.shape
+        seq = torch.cat([net.class_token.expand(n, -1, -1), tokens], dim=1) + net.encoder.pos_embedding
+        seq = net.encoder.dropout(seq)
+
+        kept = torch.cat([torch.ones(n, 1, dtype=torch.bool, device=kept.device), kept], dim=1)
+        counts = kept.sum(dim=1)
+        length = int(counts.max())
+        # A stable sort puts each image's kept tokens first, in their original order.
+        order = torch.argsort((~kept).to(torch.uint8), dim=1, stable=True)[:, :length]
+        seq = seq.gather(1, order.unsqueeze(-1).expand(-1, -1, dim))
+        padding = torch.arange(length, device=kept.device).unsqueeze(0) >= counts.unsqueeze(1)
+        key_padding_mask = padding if bool(padding.any()) else None
+
+        for block in net.encoder.layers:
+            seq = _encoder_block(block, seq, key_padding_mask)
+        return net.heads(net.encoder.ln(seq)[:, 0])
+
+
+def _encoder_block(block: EncoderBlock, x: torch.Tensor, key_padding_mask: torch.Tensor | None) -> torch.Tensor:
+    """torchvision's ``EncoderBlock.forward`` with a key padding mask (it takes none)."""
+    h = block.ln_1(x)
+    h, _ = block.self_attention(h, h, h, key_padding_mask=key_padding_mask, need_weights=False)
+    x = block.dropout(h) + x
+    return x + block.mlp(block.ln_2(x))
+
+
+def _wrap(net: nn.Module, meta: dict[str, Any], cls: type[ImageClassifier] = ImageClassifier) -> ImageClassifier:
+    mean = meta.get("mean")
+    return cls(
+        net,
+        num_classes=meta["num_classes"],
+        image_size=meta["image_size"],
+        patch=meta["patch"],
+        dataset_mean=None if mean is None else tuple(mean),
+    )
+
+
+def _small_resnet(layers: list[int], width: int, num_classes: int) -> ResNet:
+    """torchvision's ResNet of BasicBlocks for 32 px: 3x3 stride-1 stem, no max-pool, widths
+    w, 2w, 4w, 8w (torchvision fixes 64..512, so the stem, stages and head are rebuilt)."""
+    if len(layers) != 4:
+        raise ValueError(f"resnet 'layers' needs 4 stage depths, got {layers}")
+    net = ResNet(BasicBlock, layers, num_classes=num_classes)
+    net.inplanes = width
+    net.conv1 = nn.Conv2d(3, width, kernel_size=3, stride=1, padding=1, bias=False)
+    net.bn1 = nn.BatchNorm2d(width)
+    net.maxpool = nn.Identity()
+    for stage, depth in enumerate(layers):
+        planes = width * 2**stage
+        setattr(net, f"layer{stage + 1}", net._make_layer(BasicBlock, planes, depth, stride=1 if stage == 0 else 2))
+    net.fc = nn.Linear(8 * width, num_classes)
+    for m in net.modules():
+        if isinstance(m, nn.Conv2d):  # torchvision's initialisation for the rebuilt convolutions
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+    return net
+
+
+RESNET_DEFAULTS = {"width": 32, "layers": [1, 1, 1, 1]}
+VIT_DEFAULTS = {
+    "num_layers": 4,
+    "num_heads": 4,
+    "hidden_dim": 128,
+    "mlp_dim": 256,
+    "dropout": 0.0,
+    "attention_dropout": 0.0,
+}
+
+
+def resnet(
+    meta: dict[str, Any],
+    options: dict[str, Any] | None = None,
+    *,
+    resources: str | Path | None = None,
+    pretrained: bool = True,
+) -> ImageClassifier:
+    """Small ResNet trained from scratch (options: width=32, layers=[1, 1, 1, 1]); ``resources``
+    and ``pretrained`` exist for the registry's common signature and are unused."""
+    require_modality(meta, "image", "resnet")
+    opts = merge_options("resnet", RESNET_DEFAULTS, options)
+    return _wrap(_small_resnet(list(opts["layers"]), int(opts["width"]), meta["num_classes"]), meta)
+
+
+def vit(
+    meta: dict[str, Any],
+    options: dict[str, Any] | None = None,
+    *,
+    resources: str | Path | None = None,
+    pretrained: bool = True,
+) -> ViTClassifier:
+    """Small ViT trained from scratch, one token per feature patch (options: ``VIT_DEFAULTS``);
+    ``resources`` and ``pretrained`` are unused, as for ``resnet``."""
+    require_modality(meta, "image", "vit")
+    opts = merge_options("vit", VIT_DEFAULTS, options)
+    net = VisionTransformer(
+        image_size=meta["image_size"], patch_size=meta["patch"], num_classes=meta["num_classes"], **opts
+    )
+    return _wrap(net, meta, ViTClassifier)
+
+
+PAPER_WEIGHTS = {
+    "resnet50": tvm.ResNet50_Weights.IMAGENET1K_V1,
+    "vit_b_16": tvm.ViT_B_16_Weights.IMAGENET1K_V1,
+}
+
+
+def weights_path(name: str, resources: str | Path) -> Path:
+    """Where torchvision (with TORCH_HOME = resources/torch) keeps the paper model's weights."""
+    return torch_home(resources) / "hub" / "checkpoints" / Path(PAPER_WEIGHTS[name].url).name
+
+
+def _paper_net(
+    name: str, meta: dict[str, Any], options: dict[str, Any] | None, resources: str | Path | None, pretrained: bool
+) -> nn.Module:
+    require_modality(meta, "image", name)
+    merge_options(name, {}, options)
+    weights = PAPER_WEIGHTS[name]
+    classes = len(weights.meta["categories"])
+    if pretrained and meta["num_classes"] != classes:
+        raise ValueError(f"pretrained {name} has {classes} classes, the dataset {meta['num_classes']}")
+    if pretrained and name == "vit_b_16" and meta["image_size"] != weights.meta["min_size"][0]:
+        raise ValueError(f"pretrained vit_b_16 needs {weights.meta['min_size'][0]} px images (fixed position embedding)")
+    build = getattr(tvm, name)
+    extra = {"image_size": meta["image_size"]} if name == "vit_b_16" else {}
+    net = build(weights=None, num_classes=meta["num_classes"], **extra)
+    if pretrained:
+        if resources is None:
+            raise ValueError(f"pretrained {name} needs the resources directory holding its weights")
+        path = weights_path(name, resources)
+        if not path.exists():
+            raise FileNotFoundError(
+                f"weights of {name} not found at {path}; the download rule fetches them "
+                f"(attrib.models.download_weights({name!r}, resources))"
+            )
+        net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    return net
+
+
+def resnet50(
+    meta: dict[str, Any],
+    options: dict[str, Any] | None = None,
+    *,
+    resources: str | Path | None = None,
+    pretrained: bool = True,
+) -> ImageClassifier:
+    """torchvision ResNet-50, IMAGENET1K_V1 weights read from ``resources`` (never downloaded here)."""
+    return _wrap(_paper_net("resnet50", meta, options, resources, pretrained), meta)
+
+
+def vit_b_16(
+    meta: dict[str, Any],
+    options: dict[str, Any] | None = None,
+    *,
+    resources: str | Path | None = None,
+    pretrained: bool = True,
+) -> ViTClassifier:
+    """torchvision ViT-B/16, IMAGENET1K_V1 weights read from ``resources`` (never downloaded here)."""
+    return _wrap(_paper_net("vit_b_16", meta, options, resources, pretrained), meta, ViTClassifier)

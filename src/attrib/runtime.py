@@ -1,0 +1,48 @@
+"""Process set-up shared by every pipeline step: logging, threads, seeds, device."""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+
+def setup(log_path: str | Path | None = None, threads: int = 1, seed: int = 0) -> logging.Logger:
+    """Send logs and progress bars to ``log_path`` (and stderr), fix threads and seeds."""
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if log_path:
+        Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.FileHandler(log_path, mode="w"))
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", handlers=handlers, force=True)
+    torch.set_num_threads(max(1, int(threads)))
+    seed_everything(seed)
+    return logging.getLogger("attrib")
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """``auto`` picks CUDA when present; asking for CUDA without one is an error."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("config key device: 'cuda' requested but no CUDA device is visible")
+    return torch.device(name)
+
+
+def atomic_save(obj, path: str | Path) -> None:
+    """torch.save through a temporary file so an interrupted write never leaves a torn file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)

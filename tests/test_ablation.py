@@ -1,0 +1,133 @@
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from attrib.ablation import (
+    class_entropy,
+    patch_ablation,
+    random_orderings,
+    ranks,
+    saliency_orderings,
+    unchanged_curve,
+)
+from attrib.features import apply_removal
+
+
+class PatchMeanModel(nn.Module):
+    """logits = (mean pixel of each patch after removal) @ W + b: a known function of the black patches."""
+
+    modality = "image"
+    default_removal = "black"
+    patch = 2
+
+    def __init__(self, weight, bias):
+        super().__init__()
+        self.weight, self.bias = weight, bias
+        self.num_classes = weight.shape[1]
+        self.generator = None
+
+    def num_features(self, x):
+        return (x.shape[-1] // self.patch) ** 2
+
+    def feature_mask(self, x):
+        return torch.ones(x.shape[0], self.num_features(x), dtype=torch.bool)
+
+    def forward(self, x, keep=None, removal=None):
+        if keep is not None:
+            x = apply_removal(x, keep, self.patch, removal or self.default_removal, generator=self.generator)
+        means = F.avg_pool2d(x.mean(dim=1, keepdim=True), self.patch).flatten(1)
+        return means @ self.weight + self.bias
+
+
+def hand_model():
+    # patch 0 -> class 0, patch 1 -> class 1, patches 2 and 3 -> class 2; class 1 has a bias
+    weight = torch.tensor([[3.0, 0, 0], [0, 2, 0], [0, 0, 1], [0, 0, 1.25]])
+    return PatchMeanModel(weight, torch.tensor([0.0, 0.5, 0.0]))
+
+
+def softmax_first(logits, cls):
+    return math.exp(logits[cls]) / sum(math.exp(v) for v in logits)
+
+
+def test_hand_computed_table():
+    x = torch.ones(2, 3, 4, 4)
+    order = torch.tensor([[0, 1, 2, 3], [3, 2, 1, 0]])
+    table = patch_ablation(hand_model(), x, order, steps=range(5), chunk_size=3)
+    logits = {  # (image, removed) -> logits of the kept patches, by hand
+        (0, 0): [3, 2.5, 2.25], (0, 1): [0, 2.5, 2.25], (0, 2): [0, 0.5, 2.25], (0, 3): [0, 0.5, 1.25],
+        (0, 4): [0, 0.5, 0], (1, 0): [3, 2.5, 2.25], (1, 1): [3, 2.5, 1], (1, 2): [3, 2.5, 0],
+        (1, 3): [3, 0.5, 0], (1, 4): [0, 0.5, 0],
+    }
+    want = pd.DataFrame([
+        {"image": i, "removed": k, "fraction_removed": k / 4, "pred": int(np.argmax(v)), "orig_pred": 0,
+         "unchanged": int(np.argmax(v)) == 0, "prob_orig": softmax_first(v, 0)}
+        for (i, k), v in logits.items()
+    ])
+    assert table["pred"].tolist() == [0, 1, 2, 2, 1, 0, 0, 0, 0, 1]
+    pd.testing.assert_frame_equal(table, want, check_dtype=False, atol=1e-6)
+
+    sub = patch_ablation(hand_model(), x, order, steps=[0, 2, 4])
+    full = table[table["removed"].isin([0, 2, 4])].reset_index(drop=True)
+    pd.testing.assert_frame_equal(sub, full, check_dtype=False, atol=1e-6)
+
+
+def test_chunking_does_not_change_the_table():
+    torch.manual_seed(0)
+    model = PatchMeanModel(torch.randn(16, 5), torch.randn(5))
+    x = torch.rand(6, 3, 8, 8)
+    order = random_orderings(6, 16, seed=1)
+    tables = [patch_ablation(model, x, order, steps=range(0, 17, 3), chunk_size=c) for c in (1, 7, 1000)]
+    for other in tables[1:]:
+        pd.testing.assert_frame_equal(tables[0], other, atol=1e-6)
+    assert len(tables[0]) == 6 * 6
+
+
+def test_generator_drives_random_removal_and_is_restored():
+    torch.manual_seed(0)
+    model = PatchMeanModel(torch.randn(16, 5), torch.randn(5))
+    x = torch.rand(4, 3, 8, 8)
+    order = random_orderings(4, 16, seed=2)
+    a, b = (patch_ablation(model, x, order, steps=[8], removal="noise", generator=torch.Generator().manual_seed(3))
+            for _ in range(2))
+    pd.testing.assert_frame_equal(a, b)
+    assert model.generator is None
+
+
+def test_random_orderings_are_independent_seeded_permutations():
+    order = random_orderings(50, 12, seed=0)
+    assert order.dtype == torch.long and order.shape == (50, 12)
+    assert torch.equal(order.sort(dim=1).values, torch.arange(12).expand(50, 12))
+    assert torch.equal(order, random_orderings(50, 12, seed=0))
+    assert not torch.equal(order, random_orderings(50, 12, seed=1))
+    assert len({tuple(row) for row in order.tolist()}) > 45
+    assert torch.equal(order.gather(1, ranks(order)), torch.arange(12).expand(50, 12))
+
+
+def test_saliency_orderings_descending_with_deterministic_ties():
+    features = torch.tensor([[0.1, 0.5, 0.5, 0.2], [1.0, 1.0, 1.0, 0.0]])
+    assert saliency_orderings(features).tolist() == [[1, 2, 3, 0], [0, 1, 2, 3]]
+    assert saliency_orderings(features, descending=False).tolist() == [[0, 3, 1, 2], [3, 0, 1, 2]]
+
+
+def test_entropy_and_unchanged_curve_by_hand():
+    table = pd.DataFrame({
+        "image": [0, 1, 2, 3] * 2,
+        "removed": [0] * 4 + [2] * 4,
+        "fraction_removed": [0.0] * 4 + [0.5] * 4,
+        "pred": [0, 0, 1, 1, 2, 2, 2, 2],
+        "orig_pred": [0, 0, 1, 1] * 2,
+        "unchanged": [True] * 4 + [False] * 4,
+        "prob_orig": [0.5, 0.7, 0.9, 1.0, 0.1, 0.2, 0.3, 0.2],
+    })
+    entropy = class_entropy(table)
+    assert entropy["removed"].tolist() == [0, 2]
+    assert entropy["entropy_nats"].tolist() == pytest.approx([math.log(2), 0.0])
+    curve = unchanged_curve(table)
+    assert curve["unchanged"].tolist() == [1.0, 0.0]
+    assert curve["prob_orig"].tolist() == pytest.approx([0.775, 0.2])
+    assert curve["fraction_removed"].tolist() == [0.0, 0.5]

@@ -1,0 +1,49 @@
+"""The config is validated before any job: schema first, then registry names."""
+
+import copy
+
+import pytest
+
+from attrib.config import ConfigError, lambda_label, validate_config
+
+
+def test_default_and_paper_configs_are_valid(default_config, paper_config):
+    validate_config(default_config)
+    validate_config(paper_config)
+
+
+@pytest.mark.parametrize(
+    "edit, key, words",
+    [
+        (lambda c: c.update(sed=1), "<top level>", "unknown key(s) ['sed']"),
+        (lambda c: c["certify"].update(q="64"), "certify.q", "is not of type 'integer'"),
+        (lambda c: c["finetune"].update(lambdas=[0.5, 0.25]), "finetune.lambdas", "does not contain items"),
+        (lambda c: c["finetune"].update(lambdas=[1, 1.5]), "finetune.lambdas[1]", "maximum"),
+        (lambda c: c["models"]["resnet"]["train"].update(lr=-1), "models.resnet.train.lr", "minimum"),
+        (lambda c: c["datasets"]["digits"].update(models=["resnet", "vitt"]), "datasets.digits.models[1]", "unknown model 'vitt'"),
+        (lambda c: c["datasets"]["digits"].update(source="mnist"), "datasets.digits.source", "unknown dataset 'mnist'"),
+        (lambda c: c["attribute"]["methods"].update(gradcam={}), "attribute.methods.gradcam", "unknown method"),
+        (lambda c: c["ablate"].update(conditions=["resnet:drop"]), "ablate.conditions[0]", "no removal mode 'drop'"),
+        (lambda c: c["datasets"]["tweets"].update(models=["resnet"]), "datasets.tweets.models[0]", "is for image data"),
+        (lambda c: c["datasets"]["digits"].pop("eval_size"), "datasets.digits", "'eval_size' is a required property"),
+    ],
+)
+def test_bad_config_names_the_key(default_config, edit, key, words):
+    config = copy.deepcopy(default_config)
+    edit(config)
+    with pytest.raises(ConfigError) as err:
+        validate_config(config)
+    message = str(err.value)
+    assert f"config key {key}:" in message
+    assert words in message
+
+
+def test_lambda_labels():
+    assert [lambda_label(x) for x in (1, 1.0, 0.5, 0.125, 0.0625)] == ["1", "1", "0.5", "0.125", "0.0625"]
+
+
+def test_unknown_dataset_option_is_named(default_config):
+    config = copy.deepcopy(default_config)
+    config["datasets"]["digits"]["options"]["placement"] = 2
+    with pytest.raises(ConfigError, match=r"config key datasets.digits.options: unknown option 'placement'"):
+        validate_config(config)

@@ -1,0 +1,301 @@
+"""Model wrappers: removal semantics, ViT token dropping, registry and checkpoints."""
+
+import os
+
+os.environ["HF_HUB_OFFLINE"] = "1"  # before transformers / huggingface_hub read it: nothing downloads
+
+import pytest
+import torch
+from torch import nn
+from torchvision.models import VisionTransformer
+
+from attrib.models import (
+    MODELS,
+    HFTextClassifier,
+    ViTClassifier,
+    build_model,
+    chunked_logits,
+    load_checkpoint,
+    save_checkpoint,
+)
+from attrib.models.text import ROBERTA_DIR
+from attrib.models.vision import weights_path
+from attrib.resources import hf_model_dir
+
+IMAGE_META = {"modality": "image", "num_classes": 10, "image_size": 32, "patch": 4, "mean": [0.3, 0.4, 0.5]}
+# MiniLM's tokenizer: [PAD]=0, [UNK]=100, [CLS]=101, [SEP]=102, [MASK]=103
+TEXT_META = {
+    "modality": "text",
+    "num_classes": 3,
+    "max_length": 16,
+    "pad_id": 0,
+    "mask_id": 103,
+    "special_ids": [0, 100, 101, 102, 103],
+    "vocab_size": 30522,
+}
+
+
+def randomise_head(model):
+    """torchvision zero-initialises the ViT head and class token: logits would all be 0."""
+    with torch.no_grad():
+        nn.init.normal_(model.net.heads.head.weight)
+        nn.init.normal_(model.net.heads.head.bias)
+        nn.init.normal_(model.net.class_token)
+    return model
+
+
+def images(n, size=32, seed=0):
+    return torch.rand(n, 3, size, size, generator=torch.Generator().manual_seed(seed))
+
+
+def token_ids(n=4, seed=0, meta=TEXT_META, low=1000, high=2000):
+    """[CLS] tokens [SEP] [PAD]... with a different length per row."""
+    g = torch.Generator().manual_seed(seed)
+    length = meta["max_length"]
+    ids = torch.randint(low, high, (n, length), generator=g)
+    ends = torch.arange(n) % (length - 4) + 4
+    pos = torch.arange(length)
+    ids[pos.unsqueeze(0) == ends.unsqueeze(1)] = 102
+    ids[pos.unsqueeze(0) > ends.unsqueeze(1)] = meta["pad_id"]
+    ids[:, 0] = 101
+    return ids
+
+
+@pytest.fixture(scope="module")
+def small_vit():
+    torch.manual_seed(0)
+    return randomise_head(build_model("vit", IMAGE_META))
+
+
+@pytest.fixture(scope="module")
+def small_resnet():
+    torch.manual_seed(0)
+    return build_model("resnet", IMAGE_META)
+
+
+@pytest.fixture(scope="module")
+def textcnn():
+    torch.manual_seed(0)
+    return build_model("textcnn", TEXT_META)
+
+
+@pytest.fixture(scope="module")
+def bert():
+    torch.manual_seed(0)
+    return build_model("bert", TEXT_META)
+
+
+def vit_reference(model, x, kept):
+    """One image at a time through torchvision's own encoder blocks, with only its kept tokens."""
+    net = model.net
+    out = []
+    for image, k in zip(model.normalise(x), kept):
+        tokens = net._process_input(image.unsqueeze(0))
+        seq = torch.cat([net.class_token, tokens], dim=1) + net.encoder.pos_embedding
+        index = torch.cat([torch.zeros(1, dtype=torch.long), torch.nonzero(k).flatten() + 1])
+        out.append(net.heads(net.encoder.ln(net.encoder.layers(seq[:, index]))[:, 0]))
+    return torch.cat(out)
+
+
+# --- images -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fixture", ["small_resnet", "small_vit"])
+def test_image_models_logits_and_keep_ones(request, fixture):
+    model = request.getfixturevalue(fixture)
+    x = images(5)
+    with torch.no_grad():
+        plain = model(x)
+        assert plain.shape == (5, 10)
+        ones = torch.ones(5, model.num_features(x))
+        torch.testing.assert_close(model(x, keep=ones), plain)
+    assert model.num_features(x) == 64 and model.feature_mask(x).all()
+
+
+def test_black_removal_equals_zeroed_pixels(small_resnet):
+    x = images(3)
+    keep = torch.ones(3, 64)
+    keep[0, 9] = 0  # row 1, column 1 of the 8 x 8 grid: pixels 4..7 x 4..7
+    keep[2, 63] = 0  # bottom-right patch
+    by_hand = x.clone()
+    by_hand[0, :, 4:8, 4:8] = 0
+    by_hand[2, :, 28:32, 28:32] = 0
+    with torch.no_grad():
+        torch.testing.assert_close(small_resnet(x, keep=keep), small_resnet(by_hand))
+        mean_filled = x.clone()
+        mean_filled[0, :, 4:8, 4:8] = torch.tensor(IMAGE_META["mean"]).view(3, 1, 1)
+        mean_filled[2, :, 28:32, 28:32] = torch.tensor(IMAGE_META["mean"]).view(3, 1, 1)
+        torch.testing.assert_close(small_resnet(x, keep=keep, removal="mean"), small_resnet(mean_filled))
+
+
+def test_vit_drop_nothing_dropped_equals_torchvision(small_vit):
+    x = images(4)
+    with torch.no_grad():
+        reference = small_vit.net(small_vit.normalise(x))
+        dropped = small_vit(x, keep=torch.ones(4, 64), removal="drop")
+    assert reference.abs().max() > 0.1
+    torch.testing.assert_close(dropped, reference, atol=1e-5, rtol=0)
+
+
+def test_vit_b_16_drop_nothing_dropped_equals_torchvision():
+    torch.manual_seed(0)
+    meta = {"modality": "image", "num_classes": 7, "image_size": 224, "patch": 16}
+    model = randomise_head(build_model("vit_b_16", meta, pretrained=False))
+    x = images(2, size=224)
+    with torch.no_grad():
+        reference = model.net(model.normalise(x))
+        dropped = model(x, keep=torch.ones(2, 196), removal="drop")
+    torch.testing.assert_close(dropped, reference, atol=1e-5, rtol=0)
+
+
+def test_vit_batched_drop_equals_per_image(small_vit):
+    x = images(4, seed=1)
+    g = torch.Generator().manual_seed(3)
+    kept = torch.rand(4, 64, generator=g) < torch.tensor([[1.0], [0.5], [0.1], [0.0]])
+    assert len(set(kept.sum(1).tolist())) == 4  # different lengths: padding is exercised
+    keep = kept.float() * 0.7  # values >= 0.5 count as kept
+    with torch.no_grad():
+        batched = small_vit(x, keep=keep, removal="drop")
+        reference = vit_reference(small_vit, x, kept)
+    torch.testing.assert_close(batched, reference, atol=1e-5, rtol=0)
+    assert not torch.allclose(batched[1], small_vit(x[1:2])[0], atol=1e-3)
+
+
+def test_vit_drop_requires_tokens_as_features():
+    vit8 = VisionTransformer(image_size=32, patch_size=8, num_layers=1, num_heads=2, hidden_dim=16, mlp_dim=16)
+    model = ViTClassifier(vit8, num_classes=1000, image_size=32, patch=4)
+    with pytest.raises(ValueError, match="tokens"):
+        model(images(1), keep=torch.ones(1, 64), removal="drop")
+
+
+def test_drop_only_for_vit(small_resnet):
+    with pytest.raises(ValueError, match="ViT"):
+        small_resnet(images(1), keep=torch.ones(1, 64), removal="drop")
+
+
+def test_chunked_logits_matches_full_batch(small_vit):
+    x = images(7)
+    keep = (torch.rand(7, 64, generator=torch.Generator().manual_seed(0)) > 0.3).float()
+    with torch.no_grad():
+        full = small_vit(x, keep=keep, removal="drop")
+    chunked = chunked_logits(small_vit, x, keep=keep, removal="drop", chunk_size=3)
+    assert not chunked.requires_grad
+    torch.testing.assert_close(chunked, full, atol=1e-5, rtol=0)
+    with pytest.raises(ValueError, match="rows"):
+        chunked_logits(small_vit, x, keep=keep[:3])
+
+
+# --- text ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fixture", ["textcnn", "bert"])
+def test_text_models_mask_token_semantics(request, fixture):
+    model = request.getfixturevalue(fixture)
+    ids = token_ids(4)
+    features = model.feature_mask(ids)
+    specials = torch.isin(ids, torch.tensor(TEXT_META["special_ids"]))
+    assert torch.equal(features, ~specials)
+    with torch.no_grad():
+        plain = model(ids)
+        assert plain.shape == (4, 3)
+        torch.testing.assert_close(model(ids, keep=torch.ones(ids.shape, dtype=torch.float)), plain, atol=0, rtol=0)
+
+        keep = torch.ones(ids.shape)
+        keep[:, 2] = 0  # position 2 is a real token in every row
+        replaced = ids.clone()
+        replaced[:, 2] = TEXT_META["mask_id"]
+        torch.testing.assert_close(model(ids, keep=keep), model(replaced), atol=1e-6, rtol=0)
+
+        # specials and pads are never masked: keep = 0 there changes nothing
+        torch.testing.assert_close(model(ids, keep=(~specials).float()), plain, atol=0, rtol=0)
+        all_masked = torch.where(features, TEXT_META["mask_id"], ids)
+        torch.testing.assert_close(model(ids, keep=torch.zeros(ids.shape)), model(all_masked), atol=1e-6, rtol=0)
+
+
+def test_bert_wrapper_matches_input_ids_path(bert):
+    ids = token_ids(3)
+    with torch.no_grad():
+        ours = bert(ids)
+        theirs = bert.net(input_ids=ids, attention_mask=(ids != 0).long()).logits
+    torch.testing.assert_close(ours, theirs, atol=1e-6, rtol=0)
+
+
+def test_roberta_positions_and_missing_snapshot(tmp_path):
+    from transformers import RobertaConfig, RobertaForSequenceClassification
+
+    meta = {**TEXT_META, "pad_id": 1, "mask_id": 4, "special_ids": [0, 1, 2, 3, 4], "vocab_size": 60}
+    with pytest.raises(FileNotFoundError, match="download rule"):
+        build_model("roberta", meta, resources=tmp_path)
+    config = RobertaConfig(
+        vocab_size=60, hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32,
+        max_position_embeddings=40, pad_token_id=1, num_labels=3,
+    )
+    torch.manual_seed(0)
+    RobertaForSequenceClassification(config).save_pretrained(hf_model_dir(tmp_path, ROBERTA_DIR))
+    model = build_model("roberta", meta, resources=tmp_path)
+    ids = token_ids(3, meta=meta, low=5, high=60)
+    ids[:, 0] = 0
+    ids[ids == 102] = 2
+    ids[2] = torch.roll(ids[2], shifts=int((ids[2] == 1).sum()))  # left padding moves positions
+    assert ids[2, 0] == 1
+    with torch.no_grad():
+        torch.testing.assert_close(
+            model(ids), model.net(input_ids=ids, attention_mask=(ids != 1).long()).logits, atol=1e-6, rtol=0
+        )
+
+
+# --- registry and checkpoints -------------------------------------------------------------
+
+
+def test_registry_errors():
+    assert set(MODELS) == {"resnet", "vit", "resnet50", "vit_b_16", "bert", "roberta", "textcnn"}
+    with pytest.raises(ValueError, match="known models.*resnet"):
+        build_model("alexnet", IMAGE_META)
+    with pytest.raises(ValueError, match="image data"):
+        build_model("vit", TEXT_META)
+    with pytest.raises(ValueError, match="text data"):
+        build_model("textcnn", IMAGE_META)
+    with pytest.raises(ValueError, match="no option"):
+        build_model("resnet", IMAGE_META, {"widht": 16})
+
+
+def test_text_rejects_image_removal(textcnn):
+    ids = token_ids(2)
+    with pytest.raises(ValueError, match="text mode"):
+        textcnn(ids, keep=torch.ones(ids.shape), removal="black")
+
+
+@pytest.mark.parametrize("fixture", ["small_resnet", "small_vit", "textcnn", "bert"])
+def test_checkpoint_round_trip(request, fixture, tmp_path):
+    model = request.getfixturevalue(fixture)
+    x = token_ids(3) if model.modality == "text" else images(3)
+    keep = torch.rand(x.shape[0], model.num_features(x), generator=torch.Generator().manual_seed(0))
+    removal = "drop" if isinstance(model, ViTClassifier) else None
+    path = tmp_path / "ck" / "model.pt"
+    save_checkpoint(model, path, extra={"epoch": 3, "val_acc": 0.5})
+    loaded, extra = load_checkpoint(path)
+    assert extra == {"epoch": 3, "val_acc": 0.5} and not loaded.training
+    assert type(loaded) is type(model)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(x), model(x), atol=0, rtol=0)
+        torch.testing.assert_close(loaded(x, keep=keep, removal=removal), model(x, keep=keep, removal=removal))
+    if isinstance(model, HFTextClassifier):
+        assert loaded.net.config.num_labels == 3
+
+
+def test_resnet50_reads_weights_from_resources(tmp_path):
+    meta = {"modality": "image", "num_classes": 1000, "image_size": 224, "patch": 28}
+    with pytest.raises(FileNotFoundError, match="download rule") as err:
+        build_model("resnet50", meta, resources=tmp_path)
+    path = weights_path("resnet50", tmp_path)
+    assert str(path) in str(err.value)
+    assert path == tmp_path / "torch" / "hub" / "checkpoints" / "resnet50-0676ba61.pth"
+
+    torch.manual_seed(1)
+    source = build_model("resnet50", meta, pretrained=False)
+    path.parent.mkdir(parents=True)
+    torch.save(source.net.state_dict(), path)
+    torch.manual_seed(2)
+    model = build_model("resnet50", meta, resources=tmp_path)
+    assert torch.equal(model.net.fc.weight, source.net.fc.weight)
+    assert torch.equal(model.net.conv1.weight, source.net.conv1.weight)

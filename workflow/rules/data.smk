@@ -1,0 +1,88 @@
+"""Downloads (local rules: login nodes have the internet) and dataset preparation."""
+
+
+localrules:
+    download_tweeteval,
+    check_imagenet,
+    download_weights,
+
+
+rule download_tweeteval:
+    output:
+        f"{RESOURCES}/tweeteval/{{dataset}}/SHA256SUMS",
+    log:
+        f"{RESULTS}/logs/download_tweeteval/{{dataset}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/download_tweeteval/{{dataset}}.tsv"
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=30,
+    params:
+        download=lambda wc: config["datasets"][wc.dataset].get("download", {}),
+    script:
+        "../../scripts/download_tweeteval.py"
+
+
+rule check_imagenet:
+    output:
+        f"{RESOURCES}/imagenet/{{dataset}}.ok",
+    log:
+        f"{RESULTS}/logs/check_imagenet/{{dataset}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/check_imagenet/{{dataset}}.tsv"
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    params:
+        root=lambda wc: config["datasets"][wc.dataset]["options"].get("root", ""),
+        key=lambda wc: f"datasets.{wc.dataset}.options.root",
+    script:
+        "../../scripts/check_imagenet.py"
+
+
+rule download_weights:
+    output:
+        weights_flag("{model}"),
+    log:
+        f"{RESULTS}/logs/download_weights/{{model}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/download_weights/{{model}}.tsv"
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=60,
+    params:
+        resources=RESOURCES,
+    script:
+        "../../scripts/download_weights.py"
+
+
+rule prepare:
+    input:
+        unpack(prepare_inputs),
+    output:
+        data_files("{dataset}"),
+    log:
+        f"{RESULTS}/logs/prepare/{{dataset}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/prepare/{{dataset}}.tsv"
+    conda:
+        ENV
+    threads: config["threads"]["prepare"]
+    resources:
+        mem_mb=8000,
+        runtime=120,
+    params:
+        spec=lambda wc: config["datasets"][wc.dataset],
+        seed=config["seed"],
+        resources=RESOURCES,
+    script:
+        "../../scripts/prepare.py"

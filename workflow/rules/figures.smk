@@ -1,0 +1,124 @@
+"""Figures: each reads per-job tables, writes one tidy CSV and one report figure."""
+
+
+rule figure_training:
+    input:
+        histories=expand(
+            f"{RESULTS}/tables/training/{{pair[0]}}/{{pair[1]}}/lam{{lam}}.csv",
+            pair=dataset_models(),
+            lam=lambdas(),
+        ),
+        accuracies=expand(
+            f"{RESULTS}/tables/accuracy/{{pair[0]}}/{{pair[1]}}/lam{{lam}}.csv",
+            pair=dataset_models(),
+            lam=lambdas(),
+        ),
+    output:
+        history=f"{RESULTS}/tables/training.csv",
+        accuracy=f"{RESULTS}/tables/test_accuracy.csv",
+        figure=report(
+            f"{RESULTS}/figures/training_curves.png",
+            caption="../report/training.rst",
+            category="Fine-tuning",
+        ),
+    log:
+        f"{RESULTS}/logs/figures/training.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/figures/training.tsv"
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../../scripts/figure_training.py"
+
+
+rule figure_certified_accuracy:
+    input:
+        expand(
+            f"{RESULTS}/tables/certify/e2/{{pair[0]}}/{{pair[1]}}/lam{{lam}}.csv",
+            pair=dataset_models(),
+            lam=lambdas(),
+        ),
+    output:
+        samples=f"{RESULTS}/tables/e2_samples.csv",
+        curve=f"{RESULTS}/tables/e2_certified_accuracy.csv",
+        figure=report(
+            f"{RESULTS}/figures/e2_certified_accuracy.png",
+            caption="../report/certified_accuracy.rst",
+            category="MuS certificates",
+        ),
+    log:
+        f"{RESULTS}/logs/figures/certified_accuracy.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/figures/certified_accuracy.tsv"
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../../scripts/figure_certified_accuracy.py"
+
+
+rule figure_patch_ablation:
+    input:
+        expand(
+            f"{RESULTS}/tables/ablate/patches/{{cond[0]}}/{{cond[1]}}/{{cond[2]}}.csv",
+            cond=ablation_conditions(),
+        ),
+    output:
+        samples=f"{RESULTS}/tables/patch_ablation_samples.csv",
+        curve=f"{RESULTS}/tables/patch_ablation.csv",
+        figure=report(
+            f"{RESULTS}/figures/patch_ablation.png",
+            caption="../report/patch_ablation.rst",
+            category="Missingness bias",
+        ),
+    log:
+        f"{RESULTS}/logs/figures/patch_ablation.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/figures/patch_ablation.tsv"
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../../scripts/figure_patch_ablation.py"
+
+
+rule figure_attribution_examples:
+    input:
+        data=data_files("{dataset}"),
+        attributions=lambda wc: expand(
+            f"{RESULTS}/attributions/{wc.dataset}/{{model}}/{{method}}.pt",
+            model=config["datasets"][wc.dataset]["models"],
+            method=list(config["attribute"]["methods"]),
+        ),
+    output:
+        table=f"{RESULTS}/tables/attribution_examples_{{dataset}}.csv",
+        figure=report(
+            f"{RESULTS}/figures/attribution_examples_{{dataset}}.png",
+            caption="../report/attribution_examples.rst",
+            category="Attributions",
+            subcategory="{dataset}",
+        ),
+    log:
+        f"{RESULTS}/logs/figures/attribution_examples_{{dataset}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/figures/attribution_examples_{{dataset}}.tsv"
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        examples=config["figures"]["examples"],
+    script:
+        "../../scripts/figure_attribution_examples.py"
