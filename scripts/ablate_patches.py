@@ -5,17 +5,14 @@ from pathlib import Path
 import torch
 
 from attrib.ablation import patch_ablation, random_orderings
-from attrib.evalset import load_eval_set
-from attrib.models import load_checkpoint
+from attrib.evalset import load_model_and_eval_set
 from attrib.runtime import resolve_device, setup
 
 sm = snakemake  # noqa: F821
 log = setup(sm.log[0], sm.threads, sm.params.seed)
 device = resolve_device(sm.params.device)
-evalset = load_eval_set(Path(sm.input.data[0]).parent, sm.params.eval_size)
-model, _ = load_checkpoint(sm.input.model)
-model.to(device)
-x = evalset.inputs.to(device)
+model, evalset = load_model_and_eval_set(sm.input.model, Path(sm.input.data[0]).parent, sm.params.eval_size, device)
+x = evalset.inputs
 p = model.num_features(x[:1])
 feature_mask = model.feature_mask(x)
 order = random_orderings(len(x), p, sm.params.seed, feature_mask=feature_mask.cpu()).to(device)

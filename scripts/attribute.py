@@ -5,17 +5,15 @@ from pathlib import Path
 import torch
 
 from attrib.attribution import METHODS, build_method
-from attrib.evalset import load_eval_set
-from attrib.models import chunked_logits, load_checkpoint
+from attrib.evalset import load_model_and_eval_set
+from attrib.models import chunked_logits
 from attrib.runtime import atomic_save, resolve_device, setup
 
 sm = snakemake  # noqa: F821
 log = setup(sm.log[0], sm.threads, sm.params.seed)
 device = resolve_device(sm.params.device)
-evalset = load_eval_set(Path(sm.input.data[0]).parent, sm.params.eval_size)
-model, _ = load_checkpoint(sm.input.model)
-model.to(device)
-x = evalset.inputs.to(device)
+model, evalset = load_model_and_eval_set(sm.input.model, Path(sm.input.data[0]).parent, sm.params.eval_size, device)
+x = evalset.inputs
 pred = chunked_logits(model, x, chunk_size=sm.params.chunk_size).argmax(1)
 options = {"chunk_size": sm.params.chunk_size, **sm.params.options}
 if "seed" in METHODS[sm.wildcards.method].defaults:  # seeded methods follow the config seed
@@ -30,7 +28,7 @@ atomic_save(
         "features": result.features.detach().cpu(),
         "map": pixel_map,  # signed, summed over channels: (N, H, W)
         "target": pred.cpu(),
-        "label": evalset.labels,
+        "label": evalset.labels.cpu(),
     },
     sm.output[0],
 )

@@ -2,21 +2,18 @@
 
 from pathlib import Path
 
-from attrib.evalset import load_eval_set
-from attrib.models import load_checkpoint
+from attrib.evalset import load_model_and_eval_set
 from attrib.mus import certified_accuracy_table
 from attrib.runtime import resolve_device, setup
 
 sm = snakemake  # noqa: F821
 log = setup(sm.log[0], sm.threads, sm.params.seed)
 device = resolve_device(sm.params.device)
-evalset = load_eval_set(Path(sm.input.data[0]).parent, sm.params.eval_size)
-model, _ = load_checkpoint(sm.input.model)
-model.to(device)
+model, evalset = load_model_and_eval_set(sm.input.model, Path(sm.input.data[0]).parent, sm.params.eval_size, device)
 table = certified_accuracy_table(
     model,
-    evalset.inputs.to(device),
-    evalset.labels.to(device),
+    evalset.inputs,
+    evalset.labels,
     lam=float(sm.wildcards.lam),
     q=sm.params.q,
     seed=sm.params.seed,

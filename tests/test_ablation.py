@@ -131,3 +131,29 @@ def test_entropy_and_unchanged_curve_by_hand():
     assert curve["unchanged"].tolist() == [1.0, 0.0]
     assert curve["prob_orig"].tolist() == pytest.approx([0.775, 0.2])
     assert curve["fraction_removed"].tolist() == [0.0, 0.5]
+
+
+class TokenSumModel(nn.Module):
+    """Text-like toy: ids (N, L) with 0 = padding; logit of class 1 = sum of kept token ids."""
+
+    modality = "text"
+    default_removal = "mask_token"
+
+    def feature_mask(self, ids):
+        return ids != 0
+
+    def forward(self, ids, keep=None, removal=None):
+        kept = ids.float() * (1 if keep is None else keep)
+        return torch.stack([torch.full_like(kept[:, 0], 5.5), kept.sum(1)], dim=1)
+
+
+def test_text_ablation_removes_the_same_fraction_of_each_input():
+    ids = torch.tensor([[3, 2, 1, 0, 0, 0, 0, 0], [1, 1, 1, 1, 1, 1, 1, 1]])
+    mask = ids != 0
+    order = random_orderings(2, 8, seed=0, feature_mask=mask)
+    assert set(order[0, :3].tolist()) == {0, 1, 2}  # real tokens first
+    table = patch_ablation(TokenSumModel(), ids, order, steps=[0, 4, 8], feature_mask=mask)
+    # input 0 has 3 tokens: steps 4 and 8 of 8 remove round(1.5) = 2 and 3 of them
+    assert table["fraction_removed"].tolist() == pytest.approx([0, 2 / 3, 1, 0, 0.5, 1])
+    # input 1: sum 8 > 5.5 -> class 1; after removing half, sum 4 < 5.5 -> class 0
+    assert table["pred"].tolist()[3:] == [1, 0, 0]

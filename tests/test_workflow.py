@@ -47,10 +47,15 @@ def test_paper_dry_run_without_data(tmp_path):
     text = out.stdout + out.stderr
     assert out.returncode == 0, text
     for rule in ("download_tweeteval", "check_imagenet", "download_weights"):
-        assert f"localrule {rule}:" in text, rule
-    jobs = text.split("\n\n")
-    gpu_rules = {job.split(":")[0].split()[-1] for job in jobs if "gpu=1" in job and "rule " in job}
-    assert {"finetune", "attribute", "certify_accuracy", "ablate_patches"} <= gpu_rules
+        assert f"rule {rule}:" in text, rule
+    gpu_rules, cpu_rules, rule = set(), set(), None
+    for line in text.splitlines():
+        if line.startswith(("rule ", "localrule ")):
+            rule = line.split()[1].rstrip(":")
+        elif line.strip().startswith("resources:"):
+            (gpu_rules if "gpu=1" in line else cpu_rules).add(rule)
+    assert gpu_rules == {"finetune", "attribute", "certify_accuracy", "ablate_patches"}
+    assert {"prepare", "download_weights", "figure_training"} <= cpu_rules
     assert "resnet50" in text and "vit_b_16" in text and "roberta" in text
 
 

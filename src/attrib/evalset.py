@@ -27,3 +27,14 @@ def load_eval_set(data_dir: str | Path, eval_size: int) -> EvalSet:
         mask = split.get("mask")
         return EvalSet(images_as_float(split)[:n], split["y"][:n], meta, None if mask is None else mask[:n])
     return EvalSet(split["ids"][:n], split["y"][:n], meta, texts=list(split["text"][:n]))
+
+
+def load_model_and_eval_set(checkpoint: str | Path, data_dir: str | Path, eval_size: int, device):
+    """What every evaluation step starts from: the model and its inputs, on ``device``."""
+    from attrib.models import load_checkpoint
+
+    evalset = load_eval_set(data_dir, eval_size)
+    model, _ = load_checkpoint(checkpoint)
+    evalset.inputs = evalset.inputs.to(device)
+    evalset.labels = evalset.labels.to(device)
+    return model.to(device), evalset

@@ -60,7 +60,7 @@ rule download_weights:
         mem_mb=2000,
         runtime=60,
     params:
-        resources=RESOURCES,
+        resources=lambda wc, output: str(Path(output[0]).parents[1]),
     script:
         "../../scripts/download_weights.py"
 

@@ -8,6 +8,7 @@ so a misspelt or missing option in the config fails here, before any work is don
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import json
 from pathlib import Path
@@ -15,15 +16,32 @@ from typing import Any, Callable
 
 import torch
 
-from attrib.data import digits, imagenet, text
-
 SPLITS = ("train", "val", "test")
 
-DATASETS: dict[str, Callable[..., tuple[dict[str, dict], dict]]] = {
-    "digits": digits.build,
-    "tweets": text.build_tweets,
-    "tweeteval": text.build_tweeteval,
-    "imagenet": imagenet.build,
+
+class LazyBuilder:
+    """A registry entry that imports its module on first use: jobs that only read prepared
+    data then skip scikit-image, scikit-learn and transformers at start-up."""
+
+    def __init__(self, module: str, name: str):
+        self.module, self.name = module, name
+
+    def load(self) -> Callable[..., tuple[dict[str, dict], dict]]:
+        return getattr(importlib.import_module(self.module), self.name)
+
+    def __call__(self, **kwargs):
+        return self.load()(**kwargs)
+
+    @property
+    def __signature__(self) -> inspect.Signature:
+        return inspect.signature(self.load())
+
+
+DATASETS: dict[str, LazyBuilder] = {
+    "digits": LazyBuilder("attrib.data.digits", "build"),
+    "tweets": LazyBuilder("attrib.data.text", "build_tweets"),
+    "tweeteval": LazyBuilder("attrib.data.text", "build_tweeteval"),
+    "imagenet": LazyBuilder("attrib.data.imagenet", "build"),
 }
 
 MODALITY = {"digits": "image", "imagenet": "image", "tweets": "text", "tweeteval": "text"}
