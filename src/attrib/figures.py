@@ -10,6 +10,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
+from attrib import mus  # noqa: E402
+
 sns.set_theme(style="whitegrid", context="paper")
 
 
@@ -32,29 +34,26 @@ def training_figure(history: pd.DataFrame) -> plt.Figure:
 
 
 def certified_accuracy_curve(samples: pd.DataFrame, points: int = 101) -> pd.DataFrame:
-    """Fraction of samples correct with certified radius ≥ r, on a grid of r/p."""
-    rows = []
-    for (dataset, model, lam), table in samples.groupby(["dataset", "model", "lambda"], sort=False):
-        p = int(table["num_features"].iloc[0])
-        max_radius = 1 / (2 * lam)
-        radii = np.linspace(0, max_radius, points)
-        correct = table["correct"].to_numpy(bool)
-        radius = table["radius"].to_numpy(float)
-        fraction = (correct[None, :] & (radius[None, :] >= radii[:, None] - 1e-12)).mean(axis=1)
-        clean = correct.mean()
-        rows += [
-            dict(dataset=dataset, model=model, **{"lambda": lam}, radius=r, radius_over_p=r / p,
-                 certified_accuracy=f, clean_accuracy=clean)
-            for r, f in zip(radii, fraction)
-        ]
-    return pd.DataFrame(rows)
+    """E2 curves from per-sample certificates: certified accuracy on a grid of r up to the
+    largest radius any λ can certify, 1/(2·λ_min), with r/p and the clean accuracy."""
+    parts = []
+    for (dataset, model), table in samples.groupby(["dataset", "model"], sort=False):
+        radii = np.linspace(0, 1 / (2 * table["lambda"].min()), points)
+        curve = mus.certified_accuracy_curve(table, radii)
+        curve["radius_over_p"] = curve["radius"] / int(table["num_features"].iloc[0])
+        clean = table.groupby("lambda")["correct"].mean().rename("clean_accuracy")
+        curve = curve.join(clean, on="lambda")
+        curve.insert(0, "model", model)
+        curve.insert(0, "dataset", dataset)
+        parts.append(curve)
+    return pd.concat(parts, ignore_index=True)
 
 
 def certified_accuracy_figure(curve: pd.DataFrame) -> plt.Figure:
     groups = list(curve.groupby(["dataset", "model"], sort=False))
     fig, axes = _panels(len(groups))
     for ax, ((dataset, model), table) in zip(axes, groups):
-        for lam, line in table.groupby("lambda", sort=False):
+        for lam, line in table.groupby("lambda", sort=True):
             label = f"λ={lam:g} (clean {line['clean_accuracy'].iloc[0]:.2f})"
             ax.plot(line["radius_over_p"], line["certified_accuracy"], label=label)
         ax.set(title=f"{dataset} / {model}", xlabel="certified radius r / p", ylabel="certified accuracy", ylim=(0, 1))
@@ -77,7 +76,7 @@ def ablation_curve(samples: pd.DataFrame) -> pd.DataFrame:
 
 def _entropy_bits(labels: pd.Series) -> float:
     freq = labels.value_counts(normalize=True).to_numpy()
-    return float(-(freq * np.log2(freq)).sum())
+    return float((freq * np.log2(1 / freq)).sum())
 
 
 def ablation_figure(curve: pd.DataFrame) -> plt.Figure:
@@ -98,40 +97,50 @@ def ablation_figure(curve: pd.DataFrame) -> plt.Figure:
     return fig
 
 
+def _colour_scale(values: np.ndarray) -> dict:
+    """Diverging and symmetric around zero for signed maps; sequential for magnitudes."""
+    bound = max(float(np.abs(values).max()), 1e-12)
+    if (values < 0).any():
+        return {"cmap": "RdBu_r", "vmin": -bound, "vmax": bound}
+    return {"cmap": "Reds", "vmin": 0.0, "vmax": bound}
+
+
 def attribution_examples_figure(images, features, titles, labels, tokens=None) -> plt.Figure:
     """Grid: rows are inputs, columns the input then one attribution per (model, method).
 
-    ``features`` is (columns, rows, p). Images show the patch grid upsampled; text shows a
-    coloured strip over its tokens. A diverging map, symmetric around zero per panel.
+    ``features`` is (columns, rows, p). Images show the patch grid; text shows one coloured
+    strip per (model, method) over the input's tokens, each scaled to its own maximum.
     """
     n_cols, n_rows = len(titles), len(labels)
     if tokens is None:
         fig, axes = plt.subplots(n_rows, n_cols + 1, figsize=(1.6 * (n_cols + 1), 1.6 * n_rows), squeeze=False)
+        side = int(round(features.shape[-1] ** 0.5))
         for r in range(n_rows):
             axes[r, 0].imshow(images[r].permute(1, 2, 0).numpy())
             axes[r, 0].set_ylabel(labels[r], fontsize=7)
-            side = int(round(features.shape[-1] ** 0.5))
             for c in range(n_cols):
                 grid = features[c, r].reshape(side, side).numpy()
-                bound = max(abs(grid).max(), 1e-12)
-                axes[r, c + 1].imshow(grid, cmap="RdBu_r", vmin=-bound, vmax=bound)
+                axes[r, c + 1].imshow(grid, **_colour_scale(grid))
+                axes[r, c + 1].grid(False)
         for c, title in enumerate(["input", *titles]):
             axes[0, c].set_title(title, fontsize=7)
         for ax in axes.flat:
             ax.set_xticks([])
             ax.set_yticks([])
-    else:
-        fig, axes = plt.subplots(n_rows, 1, figsize=(max(6, 0.45 * max(map(len, tokens))), 0.5 + 0.35 * n_cols * n_rows),
-                                 squeeze=False)
-        for r in range(n_rows):
-            ax = axes[r, 0]
-            strip = features[:, r, : len(tokens[r])].numpy()
-            bound = max(abs(strip).max(), 1e-12)
-            ax.imshow(strip, cmap="RdBu_r", vmin=-bound, vmax=bound, aspect="auto")
-            ax.set_xticks(range(len(tokens[r])), tokens[r], rotation=60, fontsize=6)
-            ax.set_yticks(range(n_cols), titles, fontsize=6)
-            ax.set_title(labels[r], fontsize=7, loc="left")
-        fig.subplots_adjust(hspace=1.2)
+        fig.tight_layout()
+        return fig
+    width = max(6.0, 0.32 * max(map(len, tokens)))
+    fig, axes = plt.subplots(n_rows, 1, figsize=(width, (0.3 * n_cols + 1.3) * n_rows), squeeze=False)
+    for r in range(n_rows):
+        ax = axes[r, 0]
+        strip = features[:, r, : len(tokens[r])].numpy()
+        strip = strip / np.maximum(np.abs(strip).max(axis=1, keepdims=True), 1e-12)  # each method its own scale
+        ax.imshow(strip, aspect="auto", **_colour_scale(strip))
+        ax.grid(False)
+        ax.set_xticks(range(len(tokens[r])), tokens[r], rotation=60, ha="right", fontsize=6)
+        ax.set_yticks(range(n_cols), [t.replace("\n", " · ") for t in titles], fontsize=6)
+        ax.set_title(labels[r], fontsize=7, loc="left")
+    fig.tight_layout()
     return fig
 
 

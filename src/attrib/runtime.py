@@ -13,11 +13,17 @@ import torch
 
 
 def setup(log_path: str | Path | None = None, threads: int = 1, seed: int = 0) -> logging.Logger:
-    """Send logs and progress bars to ``log_path`` (and stderr), fix threads and seeds."""
+    """Fix threads and seeds; log messages to stderr and ``log_path``.
+
+    With a log file, everything else written to stderr (progress bars, library warnings) goes
+    to the log only, so parallel jobs do not garble the console; ``tail -f`` the log to watch.
+    """
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if log_path:
         Path(log_path).parent.mkdir(parents=True, exist_ok=True)
-        handlers.append(logging.FileHandler(log_path, mode="w"))
+        stream = open(log_path, "w", buffering=1)
+        handlers.append(logging.StreamHandler(stream))
+        sys.stderr = stream
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", handlers=handlers, force=True)
     torch.set_num_threads(max(1, int(threads)))
     seed_everything(seed)

@@ -1,6 +1,15 @@
 """Helpers shared by the rules: the validated config and the lists that expand targets."""
 
+import os
+import sys
 from pathlib import Path
+
+# Jobs import the package from src/ whatever environment runs them (.venv, conda, a cluster node).
+SRC = str(Path(workflow.basedir) / "src")
+os.environ.update(
+    PYTHONPATH=os.pathsep.join(filter(None, [SRC, os.environ.get("PYTHONPATH")]))
+)
+sys.path.insert(0, SRC)
 
 from attrib.config import lambda_label, load_schema, validate_config
 
