@@ -33,7 +33,7 @@ tokens = None
 if meta["modality"] == "text":
     from transformers import AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(meta["tokenizer_dir"])
+    tokenizer = AutoTokenizer.from_pretrained(meta["tokenizer_dir"], local_files_only=True)
     lengths = (evalset.inputs != meta["pad_id"]).sum(1)
     tokens = [tokenizer.convert_ids_to_tokens(ids[:length].tolist()) for ids, length in zip(evalset.inputs, lengths)]
 figure = attribution_examples_figure(evalset.inputs, torch.stack(columns), titles, labels, tokens=tokens)

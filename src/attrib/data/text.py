@@ -73,7 +73,7 @@ def load_tokenizer(tokenizer_dir: str):
     """Cached: loading takes seconds and several datasets share one tokenizer."""
     from transformers import AutoTokenizer
 
-    return AutoTokenizer.from_pretrained(tokenizer_dir)
+    return AutoTokenizer.from_pretrained(tokenizer_dir, local_files_only=True)
 
 
 def encode(tokenizer, texts: list[str], max_length: int) -> torch.Tensor:

@@ -107,8 +107,8 @@ def _hf_net(directory: Path, num_labels: int, pretrained: bool) -> nn.Module:
     from transformers import AutoConfig, AutoModelForSequenceClassification
 
     if pretrained:
-        return AutoModelForSequenceClassification.from_pretrained(directory, num_labels=num_labels)
-    config = AutoConfig.from_pretrained(directory, num_labels=num_labels)
+        return AutoModelForSequenceClassification.from_pretrained(directory, num_labels=num_labels, local_files_only=True)
+    config = AutoConfig.from_pretrained(directory, num_labels=num_labels, local_files_only=True)
     return AutoModelForSequenceClassification.from_config(config)
 
 

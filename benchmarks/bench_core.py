@@ -1,7 +1,7 @@
 """Speed of the batched code paths, as ratios against an anchor measured in the same run.
 
 Anchors: a per-sample Python loop (MuS smoothing, patch ablation, ViT token dropping) and raw
-forward passes (the cost of applying keep-masks). Run with `make bench`; prints a Markdown
+forward passes (the cost of applying keep-masks). Run with `make bench` (all benchmarks/bench_*.py); prints a Markdown
 table for the README. Timings are medians of repeats on this machine's threads.
 """
 

@@ -1,0 +1,101 @@
+"""Speed of batched DiffID against per-image Python loops measured in the same run.
+
+Anchors are written independently of ``attrib.metrics`` (numpy stable argsort, boolean indexing)
+and their logit ratios and correctness are asserted equal to ours before timing. Prints a
+Markdown table; timings are medians of repeats on this machine's threads. On a CPU the
+network's cost per image grows with the batch (cache), so the gain of batching is small there
+and several chunk sizes are timed; on a GPU large batches are where batching pays.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+import time
+
+import numpy as np
+import torch
+
+from attrib.metrics import DIFFID_RATIOS, diffid
+from attrib.models import build_model
+
+META = {"modality": "image", "num_classes": 10, "classes": [str(i) for i in range(10)], "image_size": 32,
+        "patch": 4, "mean": [0.45, 0.43, 0.42]}
+
+
+def median_time(fn, repeats: int) -> float:
+    fn()  # warm-up
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+@torch.no_grad()
+def diffid_per_image_loop(model, x, maps, ratios, one_forward_per_input: bool):
+    """Anchor: one image at a time; its 2·R perturbed inputs in one batch, or one forward each."""
+    _, c, h, w = x.shape
+    p = h * w
+    ratio_out, correct_out = [], []
+    for xi, mi in zip(x, maps):
+        s = mi.abs().sum(0).flatten()
+        s = (s - s.min()) / (s.max() - s.min())
+        order = torch.from_numpy(np.argsort(-s.numpy(), kind="stable"))
+        xn = model.normalise(xi[None])[0].flatten(1)
+        base = model.net(xn.view(1, c, h, w))[0]
+        t = int(base.argmax())
+        inputs = []
+        for r in ratios:
+            k = math.floor(r * p + 0.5)
+            for removed in (order[p - k:], order[:k]):  # insertion, deletion
+                kept = torch.ones(p, dtype=torch.bool)
+                kept[removed] = False
+                xp = xn.clone()
+                xp[:, ~kept] = xn[:, kept].mean()
+                inputs.append(xp.view(c, h, w))
+        if one_forward_per_input:
+            logits = torch.cat([model.net(xp[None]) for xp in inputs])
+        else:
+            logits = model.net(torch.stack(inputs))
+        ratio_out.append(logits[:, t] / base[t])
+        correct_out.append(logits.argmax(1) == t)
+    return torch.cat(ratio_out), torch.cat(correct_out)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--n", type=int, default=32, help="images")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--chunk-sizes", default="64,512",
+                        help="our chunk sizes; on CPU large conv batches cost more per image (cache)")
+    args = parser.parse_args()
+    torch.manual_seed(0)
+    model = build_model("resnet", META, {"width": 16}).eval()
+    x, maps = torch.rand(args.n, 3, 32, 32), torch.randn(args.n, 3, 32, 32)
+    ratios = DIFFID_RATIOS
+    what = f"DiffID, resnet, {args.n} images 3×32×32, {len(ratios)} ratios × 2 games"
+
+    table = diffid(model, x, maps, ratios=ratios)
+    ours = {c: median_time(lambda: diffid(model, x, maps, ratios=ratios, chunk_size=c), args.repeats)
+            for c in map(int, args.chunk_sizes.split(","))}
+    rows = []
+    for one_each, anchor_name in ((False, "per-image loop, 18 inputs per forward"),
+                                  (True, "per-image, per-input loop")):
+        logit_ratio, correct = diffid_per_image_loop(model, x, maps, ratios, one_each)
+        assert np.allclose(table["logit_ratio"].to_numpy(), logit_ratio.numpy(), rtol=1e-4, atol=1e-5)
+        assert (table["correct"].to_numpy() == correct.numpy()).all()
+        anchor = median_time(lambda: diffid_per_image_loop(model, x, maps, ratios, one_each), args.repeats)
+        rows += [(f"{what}, chunk_size={c}", anchor_name, anchor, t) for c, t in ours.items()]
+
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, n={args.n}\n")
+    print("| what | anchor | anchor s | ours s | speed-up (anchor / ours) |")
+    print("|---|---|---|---|---|")
+    for what, anchor_name, anchor_s, ours_s in rows:
+        print(f"| {what} | {anchor_name} | {anchor_s:.3f} | {ours_s:.3f} | {anchor_s / ours_s:.2f}× |")
+
+
+if __name__ == "__main__":
+    main()
