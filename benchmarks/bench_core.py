@@ -62,6 +62,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=64, help="inputs per measurement")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--chunk-size", type=int, default=64, help="our batch size (the config's chunk_size)")
     args = parser.parse_args()
     torch.manual_seed(0)
     resnet = build_model("resnet", META, {"width": 16})
@@ -70,16 +71,17 @@ def main() -> None:
     rows = []
 
     for name, model in (("resnet", resnet), ("vit", vit)):
-        smoothed = SmoothedClassifier(model, lam=0.25, q=64, chunk_size=1024)
-        ours = median_time(lambda: smoothed(x), args.repeats)
         anchor = median_time(lambda: mus_per_sample_loop(model, x, 0.25, 64), args.repeats)
-        rows.append((f"MuS smoothed classifier, {name}, q=64", "per-sample loop", anchor, ours))
+        for chunk in (args.chunk_size, 1024):
+            smoothed = SmoothedClassifier(model, lam=0.25, q=64, chunk_size=chunk)
+            ours = median_time(lambda: smoothed(x), args.repeats)
+            rows.append((f"MuS smoothed classifier, {name}, q=64, chunk {chunk}", "per-sample loop", anchor, ours))
 
     order = random_orderings(args.n, 64, 0)
     steps = list(range(0, 65, 4))
-    ours = median_time(lambda: patch_ablation(resnet, x, order, steps=steps, chunk_size=1024), args.repeats)
     anchor = median_time(lambda: ablation_per_image_loop(resnet, x, order, steps), args.repeats)
-    rows.append(("patch ablation, resnet, 17 steps", "per-image loop", anchor, ours))
+    ours = median_time(lambda: patch_ablation(resnet, x, order, steps=steps, chunk_size=args.chunk_size), args.repeats)
+    rows.append((f"patch ablation, resnet, 17 steps, chunk {args.chunk_size}", "per-image loop", anchor, ours))
 
     keep = (torch.rand(args.n, 64) < 0.5).float()
     ours = median_time(lambda: vit(x, keep=keep, removal="drop"), args.repeats)
@@ -93,7 +95,7 @@ def main() -> None:
         anchor = median_time(lambda: resnet(big), args.repeats)
     rows.append(("keep-mask (black) forward, resnet, 512 images", "raw forward", anchor, ours))
 
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, n={args.n}\n")
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, n={args.n}, chunk_size={args.chunk_size}\n")
     print("| what | anchor | anchor s | ours s | speed-up (anchor / ours) |")
     print("|---|---|---|---|---|")
     for what, anchor_name, anchor_s, ours_s in rows:
