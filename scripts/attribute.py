@@ -5,7 +5,9 @@ from pathlib import Path
 import torch
 
 from attrib.attribution import METHODS, build_method
+from attrib.data import images_as_float, load_split
 from attrib.evalset import load_model_and_eval_set
+from attrib.features import upsample_keep
 from attrib.models import chunked_logits
 from attrib.runtime import atomic_save, resolve_device, setup
 
@@ -15,21 +17,30 @@ device = resolve_device(sm.params.device)
 model, evalset = load_model_and_eval_set(sm.input.model, Path(sm.input.data[0]).parent, sm.params.eval_size, device)
 x = evalset.inputs
 pred = chunked_logits(model, x, chunk_size=sm.params.chunk_size).argmax(1)
+name = sm.params.method
 options = {"chunk_size": sm.params.chunk_size, **sm.params.options}
-if "seed" in METHODS[sm.wildcards.method].defaults:  # seeded methods follow the config seed
+if "seed" in METHODS[name].defaults:  # seeded methods follow the config seed
     options.setdefault("seed", sm.params.seed)
-method = build_method(sm.wildcards.method, model, **options)
+if "references" in METHODS[name].defaults:  # expected gradients: references are training images
+    options["references"] = images_as_float(load_split(Path(sm.input.data[0]).parent, "train"))[:1000].to(device)
+method = build_method(name, model, **options)
 result = method.attribute(x, target=pred)
-pixel_map = None if result.map is None else result.map.detach().sum(dim=1).to(torch.float16).cpu()
+pixel_map = magnitude = None
+if result.map is not None:
+    pixel_map = result.map.detach().sum(dim=1).to(torch.float16).cpu()
+    magnitude = result.map.detach().abs().sum(dim=1).to(torch.float16).cpu()
+elif model.modality == "image":  # feature-level methods: each patch's score on its pixels
+    magnitude = upsample_keep(result.features.detach().abs(), x.shape[-1], model.patch)[:, 0].half().cpu()
 atomic_save(
     {
-        "method": sm.wildcards.method,
+        "method": name,
         "options": options,
         "features": result.features.detach().cpu(),
         "map": pixel_map,  # signed, summed over channels: (N, H, W)
+        "magnitude": magnitude,  # |map| summed over channels, what DiffID ranks: (N, H, W)
         "target": pred.cpu(),
         "label": evalset.labels.cpu(),
     },
     sm.output[0],
 )
-log.info("attributed %d inputs with %s", len(pred), sm.wildcards.method)
+log.info("attributed %d inputs with %s (%s)", len(pred), sm.wildcards.method, name)

@@ -47,3 +47,10 @@ def test_unknown_dataset_option_is_named(default_config):
     config["datasets"]["digits"]["options"]["placement"] = 2
     with pytest.raises(ConfigError, match=r"config key datasets.digits.options: unknown option 'placement'"):
         validate_config(config)
+
+
+def test_method_variant_names_the_registry_entry(default_config):
+    config = copy.deepcopy(default_config)
+    config["attribute"]["methods"]["sg_recal"] = {"method": "intgrad_sgg", "recalibrate": True}
+    with pytest.raises(ConfigError, match=r"config key attribute.methods.sg_recal: unknown method 'intgrad_sgg'"):
+        validate_config(config)

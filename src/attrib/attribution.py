@@ -65,6 +65,7 @@ class AttributionMethod:
     through captum's global random generators set ``uses_global_rng`` and take a ``seed``.
     """
 
+    modalities: tuple[str, ...] = ("image", "text")
     defaults: dict = {"chunk_size": 64}
     uses_global_rng = False
 
@@ -469,6 +470,7 @@ class PathAttribution(AttributionMethod):
 class IntGradSG(PathAttribution):
     """References x + N(0, σ²) clamped to [0, 1]; σ = 0.15 · (max − min) of the [0, 1] range."""
 
+    modalities = ("image",)
     reference = "noise"
     defaults = {**PathAttribution.defaults, "bg_size": 10, "sigma": 0.15, "seed": 0}
 
@@ -480,6 +482,7 @@ class IntGradSG(PathAttribution):
 class IntGradUniform(PathAttribution):
     """References drawn uniformly from the [0, 1] input range."""
 
+    modalities = ("image",)
     reference = "uniform"
     defaults = {**PathAttribution.defaults, "bg_size": 10, "seed": 0}
 
@@ -491,6 +494,7 @@ class ExpectedGradients(PathAttribution):
     """Expected gradients: references drawn (with replacement) from ``references`` — training
     images, given as an option or as ``baselines`` at attribute time — and α uniform per point."""
 
+    modalities = ("image",)
     reference = "data"
     random_alpha = True
     defaults = {**PathAttribution.defaults, "bg_size": 10, "seed": 0, "references": None}
@@ -536,6 +540,11 @@ METHODS: dict[str, type[AttributionMethod]] = {
     "kernelshap": KernelShap,
     "random": RandomAttribution,
 }
+
+
+def method_modalities(name: str) -> tuple[str, ...]:
+    """The data a registered method can explain (path variants with random images: images only)."""
+    return METHODS[name].modalities
 
 
 def build_method(name: str, model, **options) -> AttributionMethod:

@@ -82,9 +82,12 @@ def registry_errors(config: dict) -> list[str]:
     for name in config["models"]:
         if name not in MODELS:
             messages.append(f"config key models.{name}: unknown model; known: {sorted(MODELS)}")
-    for name in config["attribute"]["methods"]:
+    for label, options in config["attribute"]["methods"].items():
+        name = options.get("method", label)
         if name not in METHODS:
-            messages.append(f"config key attribute.methods.{name}: unknown method; known: {sorted(METHODS)}")
+            messages.append(
+                f"config key attribute.methods.{label}: unknown method {name!r}; known: {sorted(METHODS)}"
+            )
     used = {m for ds in config["datasets"].values() for m in ds["models"]}
     for i, condition in enumerate(config["ablate"]["conditions"]):
         model, removal = condition.split(":")

@@ -144,6 +144,38 @@ def attribution_examples_figure(images, features, titles, labels, tokens=None) -
     return fig
 
 
+def faithfulness_figure(summary: pd.DataFrame, auc: pd.DataFrame, truth: pd.DataFrame) -> plt.Figure:
+    """One row per (dataset, model): DiffID area per method, DiffID(r) curves, ground truth."""
+    pairs = list(auc.groupby(["dataset", "model"], sort=False).groups)
+    fig, axes = plt.subplots(len(pairs), 3, figsize=(14, 3.6 * len(pairs)), squeeze=False)
+    for (ax_auc, ax_curve, ax_truth), (dataset, model) in zip(axes, pairs):
+        def rows(table):
+            return table[(table["dataset"] == dataset) & (table["model"] == model)]
+
+        area = rows(auc)
+        colour = dict(zip(area["method"], sns.color_palette("tab10", len(area))))
+        ax_auc.bar(area["method"], area["diffid_logit_auc"], color=[colour[m] for m in area["method"]])
+        ax_auc.set(title=f"{dataset} / {model}: DiffID (logit, trapezoid area)", ylabel="area, higher is better")
+        ax_auc.tick_params(axis="x", rotation=45, labelsize=7)
+        for method, curve in rows(summary).groupby("method", sort=False):
+            ax_curve.plot(curve["ratio"], curve["diffid_logit"], marker=".", color=colour[method], label=method)
+        ax_curve.axhline(0, color="grey", lw=0.8)
+        ax_curve.set(title="DiffID(r): insertion − deletion", xlabel="ratio r removed", ylabel="logit ratio difference")
+        ax_curve.legend(fontsize=6)
+        scores = rows(truth)
+        if len(scores):
+            long = scores.melt(id_vars="method", value_vars=["pointing", "relevance_mass", "mask_auc"],
+                               var_name="score", value_name="value")
+            sns.barplot(data=long, x="score", y="value", hue="method", ax=ax_truth, palette=colour,
+                        hue_order=list(colour))
+            ax_truth.set(title="agreement with the digit mask", ylim=(0, 1), xlabel="")
+            ax_truth.legend(fontsize=6)
+        else:
+            ax_truth.set_axis_off()
+    fig.tight_layout()
+    return fig
+
+
 def save(fig: plt.Figure, path) -> None:
     fig.savefig(path, dpi=150, bbox_inches="tight")
     plt.close(fig)

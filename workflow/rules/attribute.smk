@@ -19,10 +19,43 @@ rule attribute:
         runtime=120,
         gpu=1,
     params:
-        options=lambda wc: config["attribute"]["methods"][wc.method],
+        method=lambda wc: method_name(wc.method),
+        options=lambda wc: {
+            k: v
+            for k, v in config["attribute"]["methods"][wc.method].items()
+            if k != "method"
+        },
         eval_size=lambda wc: config["datasets"][wc.dataset]["eval_size"],
         chunk_size=config["chunk_size"],
         seed=config["seed"],
         device=config["device"],
     script:
         "../../scripts/attribute.py"
+
+
+rule score_attribution:
+    input:
+        data=data_files("{dataset}"),
+        model=base_checkpoint,
+        attribution=f"{RESULTS}/attributions/{{dataset}}/{{model}}/{{method}}.pt",
+    output:
+        diffid=f"{RESULTS}/tables/scores/diffid/{{dataset}}/{{model}}/{{method}}.csv",
+        ground_truth=f"{RESULTS}/tables/scores/ground_truth/{{dataset}}/{{model}}/{{method}}.csv",
+    log:
+        f"{RESULTS}/logs/score_attribution/{{dataset}}/{{model}}/{{method}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/score_attribution/{{dataset}}/{{model}}/{{method}}.tsv"
+    conda:
+        ENV
+    threads: config["threads"]["attribute"]
+    resources:
+        mem_mb=8000,
+        runtime=120,
+        gpu=1,
+    params:
+        eval_size=lambda wc: config["datasets"][wc.dataset]["eval_size"],
+        chunk_size=config["chunk_size"],
+        seed=config["seed"],
+        device=config["device"],
+    script:
+        "../../scripts/score_attribution.py"

@@ -11,7 +11,9 @@ os.environ.update(
 )
 sys.path.insert(0, SRC)
 
+from attrib.attribution import method_modalities
 from attrib.config import lambda_label, load_schema, validate_config
+from attrib.data import source_modality
 
 validate_config(
     config,
@@ -39,6 +41,33 @@ def lambdas():
 def dataset_models():
     """(dataset, model) pairs in config order."""
     return [(ds, m) for ds, spec in config["datasets"].items() for m in spec["models"]]
+
+
+def modality(dataset):
+    return source_modality(config["datasets"][dataset]["source"])
+
+
+def method_name(label):
+    """A config entry may rename a method, e.g. intgrad_sg_recal: {method: intgrad_sg, ...}."""
+    return config["attribute"]["methods"][label].get("method", label)
+
+
+def methods_for(dataset):
+    """The configured methods that can explain this dataset's modality."""
+    return [
+        label
+        for label in config["attribute"]["methods"]
+        if modality(dataset) in method_modalities(method_name(label))
+    ]
+
+
+def image_pairs():
+    return [(ds, m) for ds, m in dataset_models() if modality(ds) == "image"]
+
+
+def scored_attributions():
+    """(dataset, model, method) scored by DiffID and ground truth: image data only."""
+    return [(ds, m, label) for ds, m in image_pairs() for label in methods_for(ds)]
 
 
 def ablation_conditions():
@@ -105,4 +134,5 @@ def final_outputs():
         *expand(
             f"{RESULTS}/figures/attribution_examples_{{dataset}}.png", dataset=datasets
         ),
+        *([f"{RESULTS}/figures/faithfulness.png"] if image_pairs() else []),
     ]

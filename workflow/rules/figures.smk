@@ -98,7 +98,7 @@ rule figure_attribution_examples:
         attributions=lambda wc: expand(
             f"{RESULTS}/attributions/{wc.dataset}/{{model}}/{{method}}.pt",
             model=config["datasets"][wc.dataset]["models"],
-            method=list(config["attribute"]["methods"]),
+            method=methods_for(wc.dataset),
         ),
     output:
         table=f"{RESULTS}/tables/attribution_examples_{{dataset}}.csv",
@@ -122,3 +122,37 @@ rule figure_attribution_examples:
         examples=config["figures"]["examples"],
     script:
         "../../scripts/figure_attribution_examples.py"
+
+
+rule figure_faithfulness:
+    input:
+        diffid=expand(
+            f"{RESULTS}/tables/scores/diffid/{{s[0]}}/{{s[1]}}/{{s[2]}}.csv",
+            s=scored_attributions(),
+        ),
+        ground_truth=expand(
+            f"{RESULTS}/tables/scores/ground_truth/{{s[0]}}/{{s[1]}}/{{s[2]}}.csv",
+            s=scored_attributions(),
+        ),
+    output:
+        diffid=f"{RESULTS}/tables/diffid.csv",
+        diffid_auc=f"{RESULTS}/tables/diffid_auc.csv",
+        ground_truth=f"{RESULTS}/tables/ground_truth.csv",
+        figure=report(
+            f"{RESULTS}/figures/faithfulness.png",
+            caption="../report/faithfulness.rst",
+            category="Attributions",
+            subcategory="faithfulness",
+        ),
+    log:
+        f"{RESULTS}/logs/figures/faithfulness.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/figures/faithfulness.tsv"
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../../scripts/figure_faithfulness.py"
