@@ -26,7 +26,7 @@ test: $(BIN)/snakemake
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest -q
 
 bench: $(BIN)/snakemake
-	for script in benchmarks/bench_*.py; do echo "## $$script"; $(BIN)/python $$script || exit 1; done
+	for script in benchmarks/bench_*.py; do echo "## $$script"; PYTHONPATH=src $(BIN)/python $$script || exit 1; done
 
 lint: $(BIN)/snakemake
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/snakemake --lint
