@@ -11,6 +11,8 @@ from attrib.features import upsample_keep
 from attrib.models import chunked_logits
 from attrib.runtime import atomic_save, resolve_device, setup
 
+REFERENCE_POOL = 1000  # expected gradients draws its references from this many training images
+
 sm = snakemake  # noqa: F821
 log = setup(sm.log[0], sm.threads, sm.params.seed)
 device = resolve_device(sm.params.device)
@@ -22,9 +24,11 @@ options = {"chunk_size": sm.params.chunk_size, **sm.params.options}
 if "seed" in METHODS[name].defaults:  # seeded methods follow the config seed
     options.setdefault("seed", sm.params.seed)
 if "references" in METHODS[name].defaults:  # expected gradients: references are training images
-    options["references"] = images_as_float(load_split(Path(sm.input.data[0]).parent, "train"))[:1000].to(device)
+    train = load_split(Path(sm.input.data[0]).parent, "train")
+    options["references"] = images_as_float({"x": train["x"][:REFERENCE_POOL]}).to(device)
 method = build_method(name, model, **options)
-result = method.attribute(x, target=pred)
+target = evalset.labels if sm.params.target == "label" else pred
+result = method.attribute(x, target=target)
 pixel_map = magnitude = None
 if result.map is not None:
     pixel_map = result.map.detach().sum(dim=1).to(torch.float16).cpu()
@@ -38,7 +42,7 @@ atomic_save(
         "features": result.features.detach().cpu(),
         "map": pixel_map,  # signed, summed over channels: (N, H, W)
         "magnitude": magnitude,  # |map| summed over channels, what DiffID ranks: (N, H, W)
-        "target": pred.cpu(),
+        "target": target.cpu(),  # the class explained, which the scores use
         "label": evalset.labels.cpu(),
     },
     sm.output[0],

@@ -26,6 +26,9 @@ def test_default_and_paper_configs_are_valid(default_config, paper_config):
         (lambda c: c["ablate"].update(conditions=["resnet:drop"]), "ablate.conditions[0]", "no removal mode 'drop'"),
         (lambda c: c["datasets"]["tweets"].update(models=["resnet"]), "datasets.tweets.models[0]", "is for image data"),
         (lambda c: c["datasets"]["digits"].pop("eval_size"), "datasets.digits", "'eval_size' is a required property"),
+        (lambda c: c["attribute"]["methods"].update(lime={"n_sample": 8}), "attribute.methods.lime", "no options ['n_sample']"),
+        (lambda c: c["attribute"]["methods"].update(lime={"datasets": ["digitz"]}), "attribute.methods.lime.datasets",
+         "unknown dataset 'digitz'"),
     ],
 )
 def test_bad_config_names_the_key(default_config, edit, key, words):

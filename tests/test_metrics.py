@@ -242,6 +242,28 @@ def test_classic_curves_blur_endpoints():
         deletion_insertion_curves(model, x, features, baseline="mean")
 
 
+def test_classic_curves_text_use_the_mask_token():
+    from attrib.models.text import TextCNN
+
+    torch.manual_seed(0)
+    meta = {"num_classes": 3, "pad_id": 0, "mask_id": 1, "special_ids": [2], "vocab_size": 20}
+    model = TextCNN(meta, dim=8, channels=6, kernel=3).eval()
+    ids = torch.tensor([[2, 5, 7, 9, 2, 0], [2, 11, 4, 2, 0, 0]])  # [CLS] tokens [SEP] padding
+    scores = torch.tensor([[0.0, 0.3, 0.9, 0.1, 0.0, 0.0], [0.0, 0.2, 0.8, 0.0, 0.0, 0.0]])
+    curves = deletion_insertion_curves(model, ids, scores, baseline=None, steps=6)
+    step = curves.set_index(["game", "step", "image"]).sort_index()
+    with torch.no_grad():
+        target = model(ids).argmax(1)
+        masked = ids.clone()
+        masked[0, 2] = masked[1, 2] = 1  # the top-scored token of each text becomes [MASK]
+        pick = lambda x: x.softmax(1)[torch.arange(2), target].numpy()  # noqa: E731
+        one_deleted, original = pick(model(masked)), pick(model(ids))
+    assert np.allclose(step.loc[("deletion", 1), "prob"], one_deleted, atol=1e-6)
+    assert np.allclose(step.loc[("insertion", 6), "prob"], original, atol=1e-6)
+    with pytest.raises(ValueError, match="not a text mode"):
+        deletion_insertion_curves(model, ids, scores, baseline="black")
+
+
 def hand_mask():
     # 4x4, patch 2: digit fractions per patch (1, 0.5, 0.25, 0) -> inside (T, T, F, F)
     mask = torch.zeros(1, 4, 4, dtype=torch.bool)

@@ -547,6 +547,14 @@ def method_modalities(name: str) -> tuple[str, ...]:
     return METHODS[name].modalities
 
 
+def path_family(name: str) -> str | None:
+    """The path method whose vanilla/re-calibrated pair ``name`` belongs to, None outside the
+    family; captum's ``intgrad`` is the vanilla ``intgrad_path`` (equal by test)."""
+    if name == "intgrad":
+        return "intgrad_path"
+    return name if issubclass(METHODS[name], PathAttribution) else None
+
+
 def build_method(name: str, model, **options) -> AttributionMethod:
     if name not in METHODS:
         raise ValueError(f"unknown attribution method {name!r}; expected one of {sorted(METHODS)}")

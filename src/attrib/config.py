@@ -44,6 +44,10 @@ def schema_errors(config: dict, schema: dict) -> list[str]:
     return messages
 
 
+# Keys of an attribute.methods entry that choose what runs, not options of the method.
+METHOD_SELECTORS = ("method", "datasets")
+
+
 def registry_errors(config: dict) -> list[str]:
     """Names that the schema cannot know: datasets, models, methods, removal modes."""
     from attrib.attribution import METHODS
@@ -88,6 +92,19 @@ def registry_errors(config: dict) -> list[str]:
             messages.append(
                 f"config key attribute.methods.{label}: unknown method {name!r}; known: {sorted(METHODS)}"
             )
+            continue
+        unknown = set(options) - set(METHOD_SELECTORS) - set(METHODS[name].defaults)
+        if unknown:
+            messages.append(
+                f"config key attribute.methods.{label}: {name} has no options {sorted(unknown)}; "
+                f"it takes {sorted(METHODS[name].defaults)}"
+            )
+        for ds_name in options.get("datasets", []):
+            if ds_name not in config["datasets"]:
+                messages.append(
+                    f"config key attribute.methods.{label}.datasets: unknown dataset {ds_name!r}; "
+                    f"configured: {sorted(config['datasets'])}"
+                )
     used = {m for ds in config["datasets"].values() for m in ds["models"]}
     for i, condition in enumerate(config["ablate"]["conditions"]):
         model, removal = condition.split(":")

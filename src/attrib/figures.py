@@ -11,6 +11,7 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from attrib import mus  # noqa: E402
+from attrib.attribution import path_family  # noqa: E402
 
 sns.set_theme(style="whitegrid", context="paper")
 
@@ -144,24 +145,54 @@ def attribution_examples_figure(images, features, titles, labels, tokens=None) -
     return fig
 
 
-def faithfulness_figure(summary: pd.DataFrame, auc: pd.DataFrame, truth: pd.DataFrame) -> plt.Figure:
-    """One row per (dataset, model): DiffID area per method, DiffID(r) curves, ground truth."""
-    pairs = list(auc.groupby(["dataset", "model"], sort=False).groups)
-    fig, axes = plt.subplots(len(pairs), 3, figsize=(14, 3.6 * len(pairs)), squeeze=False)
-    for (ax_auc, ax_curve, ax_truth), (dataset, model) in zip(axes, pairs):
+def recalibration_pairs(auc: pd.DataFrame) -> pd.DataFrame:
+    """DiffID areas of the path methods that ran both ways, side by side: one row per
+    (dataset, model, family) with ``vanilla`` and ``recalibrated`` columns."""
+    rows = auc.assign(family=auc["registry"].map(path_family)).dropna(subset=["family"])
+    rows = rows.assign(kind=np.where(rows["recalibrate"].astype(bool), "recalibrated", "vanilla"))
+    wide = rows.pivot_table(index=["dataset", "model", "family"], columns="kind", values="diffid_logit_auc",
+                            aggfunc="first", sort=False)
+    if not {"vanilla", "recalibrated"} <= set(wide.columns):
+        return pd.DataFrame(columns=["dataset", "model", "family", "vanilla", "recalibrated"])
+    return wide.dropna(subset=["vanilla", "recalibrated"])[["vanilla", "recalibrated"]].reset_index()
+
+
+def faithfulness_figure(summary: pd.DataFrame, auc: pd.DataFrame, truth: pd.DataFrame,
+                        pairs: pd.DataFrame) -> plt.Figure:
+    """One row per (dataset, model): DiffID area per method, vanilla vs re-calibrated path
+    methods, DiffID(r) curves, ground truth."""
+    groups = list(auc.groupby(["dataset", "model"], sort=False).groups)
+    if not groups:  # DiffID is defined on images only
+        fig, ax = plt.subplots(figsize=(6, 2))
+        ax.text(0.5, 0.5, "no image dataset in this config: no DiffID", ha="center", va="center")
+        ax.set_axis_off()
+        return fig
+    fig, axes = plt.subplots(len(groups), 4, figsize=(18, 3.8 * len(groups)), squeeze=False)
+    for (ax_auc, ax_pair, ax_curve, ax_truth), (dataset, model) in zip(axes, groups):
         def rows(table):
             return table[(table["dataset"] == dataset) & (table["model"] == model)]
 
         area = rows(auc)
-        colour = dict(zip(area["method"], sns.color_palette("tab10", len(area))))
+        colour = dict(zip(area["method"], sns.color_palette("husl", len(area))))
         ax_auc.bar(area["method"], area["diffid_logit_auc"], color=[colour[m] for m in area["method"]])
         ax_auc.set(title=f"{dataset} / {model}: DiffID (logit, trapezoid area)", ylabel="area, higher is better")
-        ax_auc.tick_params(axis="x", rotation=45, labelsize=7)
+        ax_auc.tick_params(axis="x", rotation=60, labelsize=6)
+        both = rows(pairs)
+        if len(both):
+            long = both.melt(id_vars="family", value_vars=["vanilla", "recalibrated"], var_name="attribution",
+                             value_name="DiffID area")
+            sns.barplot(data=long, x="family", y="DiffID area", hue="attribution", ax=ax_pair,
+                        palette={"vanilla": "#9e9e9e", "recalibrated": "#d62728"})
+            ax_pair.set(title="path methods: vanilla vs re-calibrated", xlabel="")
+            ax_pair.tick_params(axis="x", rotation=30, labelsize=7)
+            ax_pair.legend(fontsize=7)
+        else:
+            ax_pair.set_axis_off()
         for method, curve in rows(summary).groupby("method", sort=False):
             ax_curve.plot(curve["ratio"], curve["diffid_logit"], marker=".", color=colour[method], label=method)
         ax_curve.axhline(0, color="grey", lw=0.8)
         ax_curve.set(title="DiffID(r): insertion − deletion", xlabel="ratio r removed", ylabel="logit ratio difference")
-        ax_curve.legend(fontsize=6)
+        ax_curve.legend(fontsize=5, ncol=2)
         scores = rows(truth)
         if len(scores):
             long = scores.melt(id_vars="method", value_vars=["pointing", "relevance_mass", "mask_auc"],
@@ -169,9 +200,26 @@ def faithfulness_figure(summary: pd.DataFrame, auc: pd.DataFrame, truth: pd.Data
             sns.barplot(data=long, x="score", y="value", hue="method", ax=ax_truth, palette=colour,
                         hue_order=list(colour))
             ax_truth.set(title="agreement with the digit mask", ylim=(0, 1), xlabel="")
-            ax_truth.legend(fontsize=6)
+            ax_truth.legend(fontsize=5, ncol=2)
         else:
             ax_truth.set_axis_off()
+    fig.tight_layout()
+    return fig
+
+
+def deletion_insertion_figure(auc: pd.DataFrame) -> plt.Figure:
+    """The classic curves' areas per method, one panel per (dataset, model): insertion (higher is
+    better) and deletion (lower is better) side by side."""
+    groups = list(auc.groupby(["dataset", "model"], sort=False).groups)
+    fig, axes = _panels(len(groups), width=6.0, height=3.6)
+    for ax, (dataset, model) in zip(axes, groups):
+        rows = auc[(auc["dataset"] == dataset) & (auc["model"] == model)]
+        sns.barplot(data=rows, x="method", y="auc", hue="game", ax=ax, hue_order=["insertion", "deletion"],
+                    palette={"insertion": "#2ca02c", "deletion": "#d62728"})
+        ax.set(title=f"{dataset} / {model}: {rows['baseline'].iloc[0]} baseline", xlabel="",
+               ylabel="area under target probability")
+        ax.tick_params(axis="x", rotation=60, labelsize=6)
+        ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
 

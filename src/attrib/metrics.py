@@ -170,7 +170,7 @@ def deletion_insertion_curves(
     target=None,
     *,
     steps: int | None = None,
-    baseline: str = "black",
+    baseline: str | None = "black",
     chunk_size: int = 512,
 ) -> pd.DataFrame:
     """Classic curves on the feature (patch) grid: softmax probability of the target per step.
@@ -179,10 +179,11 @@ def deletion_insertion_curves(
     reduced to features by :func:`attrib.features.pixel_to_features` (mean |map| per patch).
     Deletion replaces the k most relevant features by the baseline; insertion starts from the
     baseline image (black, or the blurred image) and restores the k most relevant. Removal goes
-    through the model's keep-masks, so it is patch-level, as in ``attrib.ablation``. One row per
-    (image, game, step) with ``fraction`` = k/p moved.
+    through the model's keep-masks, so it is patch-level, as in ``attrib.ablation``; ``baseline``
+    None is the model's own removal (text: the [MASK] token). One row per (image, game, step)
+    with ``fraction`` = k/p moved.
     """
-    if baseline not in CURVE_BASELINES:
+    if baseline is not None and baseline not in CURVE_BASELINES:
         raise ValueError(f"baseline must be one of {CURVE_BASELINES}, got {baseline!r}")
     scores = features_or_map if features_or_map.dim() == 2 else pixel_to_features(features_or_map, model.patch)
     n, p = scores.shape

@@ -20,11 +20,8 @@ rule attribute:
         gpu=1,
     params:
         method=lambda wc: method_name(wc.method),
-        options=lambda wc: {
-            k: v
-            for k, v in config["attribute"]["methods"][wc.method].items()
-            if k != "method"
-        },
+        options=lambda wc: method_options(wc.method),
+        target=config["attribute"].get("target", "predicted"),
         eval_size=lambda wc: config["datasets"][wc.dataset]["eval_size"],
         chunk_size=config["chunk_size"],
         seed=config["seed"],
@@ -41,6 +38,7 @@ rule score_attribution:
     output:
         diffid=f"{RESULTS}/tables/scores/diffid/{{dataset}}/{{model}}/{{method}}.csv",
         ground_truth=f"{RESULTS}/tables/scores/ground_truth/{{dataset}}/{{model}}/{{method}}.csv",
+        deletion_insertion=f"{RESULTS}/tables/scores/deletion_insertion/{{dataset}}/{{model}}/{{method}}.csv",
     log:
         f"{RESULTS}/logs/score_attribution/{{dataset}}/{{model}}/{{method}}.log",
     benchmark:
@@ -53,6 +51,9 @@ rule score_attribution:
         runtime=120,
         gpu=1,
     params:
+        registry=lambda wc: method_name(wc.method),
+        options=lambda wc: method_options(wc.method),
+        curves=config["attribute"]["curves"],
         eval_size=lambda wc: config["datasets"][wc.dataset]["eval_size"],
         chunk_size=config["chunk_size"],
         seed=config["seed"],

@@ -12,7 +12,7 @@ os.environ.update(
 sys.path.insert(0, SRC)
 
 from attrib.attribution import method_modalities
-from attrib.config import lambda_label, load_schema, validate_config
+from attrib.config import METHOD_SELECTORS, lambda_label, load_schema, validate_config
 from attrib.data import source_modality
 
 validate_config(
@@ -53,11 +53,13 @@ def method_name(label):
 
 
 def methods_for(dataset):
-    """The configured methods that can explain this dataset's modality."""
+    """The configured methods that can explain this dataset's modality (and, where an entry
+    names its `datasets:`, only those)."""
     return [
         label
-        for label in config["attribute"]["methods"]
+        for label, entry in config["attribute"]["methods"].items()
         if modality(dataset) in method_modalities(method_name(label))
+        and dataset in entry.get("datasets", [dataset])
     ]
 
 
@@ -66,8 +68,17 @@ def image_pairs():
 
 
 def scored_attributions():
-    """(dataset, model, method) scored by DiffID and ground truth: image data only."""
-    return [(ds, m, label) for ds, m in image_pairs() for label in methods_for(ds)]
+    """Every (dataset, model, method): deletion/insertion everywhere, DiffID on images."""
+    return [(ds, m, label) for ds, m in dataset_models() for label in methods_for(ds)]
+
+
+def method_options(label):
+    """A method's options from the config, without the keys that choose what runs."""
+    return {
+        k: v
+        for k, v in config["attribute"]["methods"][label].items()
+        if k not in METHOD_SELECTORS
+    }
 
 
 def ablation_conditions():
@@ -134,5 +145,6 @@ def final_outputs():
         *expand(
             f"{RESULTS}/figures/attribution_examples_{{dataset}}.png", dataset=datasets
         ),
-        *([f"{RESULTS}/figures/faithfulness.png"] if image_pairs() else []),
+        f"{RESULTS}/figures/faithfulness.png",
+        f"{RESULTS}/figures/deletion_insertion.png",
     ]

@@ -134,13 +134,25 @@ rule figure_faithfulness:
             f"{RESULTS}/tables/scores/ground_truth/{{s[0]}}/{{s[1]}}/{{s[2]}}.csv",
             s=scored_attributions(),
         ),
+        deletion_insertion=expand(
+            f"{RESULTS}/tables/scores/deletion_insertion/{{s[0]}}/{{s[1]}}/{{s[2]}}.csv",
+            s=scored_attributions(),
+        ),
     output:
         diffid=f"{RESULTS}/tables/diffid.csv",
         diffid_auc=f"{RESULTS}/tables/diffid_auc.csv",
+        recalibration=f"{RESULTS}/tables/diffid_recalibration.csv",
         ground_truth=f"{RESULTS}/tables/ground_truth.csv",
+        deletion_insertion=f"{RESULTS}/tables/deletion_insertion_auc.csv",
         figure=report(
             f"{RESULTS}/figures/faithfulness.png",
             caption="../report/faithfulness.rst",
+            category="Attributions",
+            subcategory="faithfulness",
+        ),
+        curves_figure=report(
+            f"{RESULTS}/figures/deletion_insertion.png",
+            caption="../report/deletion_insertion.rst",
             category="Attributions",
             subcategory="faithfulness",
         ),
