@@ -26,6 +26,13 @@ def test_default_and_paper_configs_are_valid(default_config, paper_config):
         (lambda c: c["ablate"].update(conditions=["resnet:drop"]), "ablate.conditions[0]", "no removal mode 'drop'"),
         (lambda c: c["datasets"]["tweets"].update(models=["resnet"]), "datasets.tweets.models[0]", "is for image data"),
         (lambda c: c["datasets"]["digits"].pop("eval_size"), "datasets.digits", "'eval_size' is a required property"),
+        (lambda c: c["certify"]["methods"].update(shapp={}), "certify.methods.shapp", "unknown method"),
+        (lambda c: c["certify"]["methods"].update(lime={"steps": 3}), "certify.methods.lime", "unknown option(s) ['steps']"),
+        (lambda c: c["certify"]["attack"].update(method="lime"), "certify.attack.method", "not in certify.methods"),
+        (lambda c: c["certify"]["attack"].update(lambdas=[0.3]), "certify.attack.lambdas[0]", "not in certify.lambdas"),
+        (lambda c: c["certify"].update(lambdas=[0.01]), "certify.lambdas[0]", "below 1/q"),
+        (lambda c: c["certify"]["samples"].update(digitz=3), "certify.samples.digitz", "no such dataset"),
+        (lambda c: c["certify"]["attack"].update(modes=["soft", "hard"]), "certify.attack.modes[1]", "is not one of"),
     ],
 )
 def test_bad_config_names_the_key(default_config, edit, key, words):
