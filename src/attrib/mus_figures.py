@@ -12,11 +12,13 @@ CURVE_POINTS = 101
 
 
 def _grid(table: pd.DataFrame, radius_columns) -> np.ndarray:
-    """r/p from 0 to past the largest finite certified or attacked value, with every value
-    that occurs (where the step curves jump) on the grid."""
-    values = [np.asarray(table[c], dtype=float) / table["num_features"].to_numpy() for c in radius_columns]
-    finite = np.concatenate([v[np.isfinite(v)] for v in values] + [1 / table["num_features"].to_numpy()])
-    return np.unique(np.concatenate([np.linspace(0, finite.max() * 1.05, CURVE_POINTS), finite]))
+    """r/p from 0 to twice the largest certifiable radius 1/(2λ) (at least 2 flips) of the
+    smallest λ, with every value that occurs below it (where the step curves jump)."""
+    p = table["num_features"].to_numpy()
+    end = 2 * max(np.floor(1 / (2 * table["lambda"].min()) + 1e-9), 1) / p.min()
+    values = np.concatenate([np.asarray(table[c], dtype=float) / p for c in radius_columns])
+    inside = values[np.isfinite(values) & (values <= end)]
+    return np.unique(np.concatenate([np.linspace(0, end, CURVE_POINTS), inside]))
 
 
 def _fraction_stable(consistent, radius, p, grid):
