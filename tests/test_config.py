@@ -29,6 +29,13 @@ def test_default_and_paper_configs_are_valid(default_config, paper_config):
         (lambda c: c["attribute"]["methods"].update(lime={"n_sample": 8}), "attribute.methods.lime", "no options ['n_sample']"),
         (lambda c: c["attribute"]["methods"].update(lime={"datasets": ["digitz"]}), "attribute.methods.lime.datasets",
          "unknown dataset 'digitz'"),
+        (lambda c: c["certify"]["methods"].update(shapp={}), "certify.methods.shapp", "unknown method"),
+        (lambda c: c["certify"]["methods"].update(lime={"steps": 3}), "certify.methods.lime", "unknown option(s) ['steps']"),
+        (lambda c: c["certify"]["attack"].update(method="lime"), "certify.attack.method", "not in certify.methods"),
+        (lambda c: c["certify"]["attack"].update(lambdas=[0.3]), "certify.attack.lambdas[0]", "not in certify.lambdas"),
+        (lambda c: c["certify"].update(lambdas=[0.01]), "certify.lambdas[0]", "below 1/q"),
+        (lambda c: c["certify"]["samples"].update(digitz=3), "certify.samples.digitz", "no such dataset"),
+        (lambda c: c["certify"]["attack"].update(modes=["soft", "hard"]), "certify.attack.modes[1]", "is not one of"),
     ],
 )
 def test_bad_config_names_the_key(default_config, edit, key, words):

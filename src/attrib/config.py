@@ -105,6 +105,7 @@ def registry_errors(config: dict) -> list[str]:
                     f"config key attribute.methods.{label}.datasets: unknown dataset {ds_name!r}; "
                     f"configured: {sorted(config['datasets'])}"
                 )
+    messages += certify_errors(config)
     used = {m for ds in config["datasets"].values() for m in ds["models"]}
     for i, condition in enumerate(config["ablate"]["conditions"]):
         model, removal = condition.split(":")
@@ -115,6 +116,39 @@ def registry_errors(config: dict) -> list[str]:
             messages.append(f"config key {where}: model {model!r} is not trained on any dataset")
         elif not supports_removal(model, removal):
             messages.append(f"config key {where}: model {model!r} has no removal mode {removal!r}")
+    return messages
+
+
+def certify_errors(config: dict) -> list[str]:
+    """MuS experiment names: methods, the attacked method and λs, datasets of the sample sizes."""
+    from attrib.mus_explain import MASK_METHODS
+
+    spec, messages = config["certify"], []
+    known = sorted(MASK_METHODS) + sorted(config["attribute"]["methods"])
+    for method in spec["methods"]:
+        if method not in known:
+            messages.append(f"config key certify.methods.{method}: unknown method; known: {known} "
+                            "(MuS mask methods and attribute.methods labels)")
+        elif method in MASK_METHODS:
+            unknown = sorted(set(spec["methods"][method]) - set(MASK_METHODS[method]))
+            if unknown:
+                messages.append(f"config key certify.methods.{method}: unknown option(s) {unknown}; "
+                                f"known: {sorted(MASK_METHODS[method])}")
+    if spec["attack"]["method"] not in spec["methods"]:
+        messages.append(f"config key certify.attack.method: {spec['attack']['method']!r} is not in certify.methods")
+    for i, lam in enumerate(spec["attack"].get("lambdas", [])):
+        if lam not in spec["lambdas"]:
+            messages.append(f"config key certify.attack.lambdas[{i}]: {lam} is not in certify.lambdas")
+    for i, lam in enumerate(spec["lambdas"]):
+        if not any(t >= lam for t in config["finetune"]["lambdas"]):
+            messages.append(f"config key certify.lambdas[{i}]: no fine-tuned λ ≥ {lam} in finetune.lambdas")
+        elif round(lam * spec["q"], 9) < 1:
+            messages.append(f"config key certify.lambdas[{i}]: λ = {lam} is below 1/q = 1/{spec['q']}")
+    for where, sizes in (("samples", spec["samples"]), ("sparsity.samples", spec["sparsity"]["samples"]),
+                         ("attack.samples", spec["attack"]["samples"])):
+        for name in sizes:
+            if name not in config["datasets"]:
+                messages.append(f"config key certify.{where}.{name}: no such dataset; known: {sorted(config['datasets'])}")
     return messages
 
 

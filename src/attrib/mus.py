@@ -52,7 +52,9 @@ class SmoothedClassifier:
 
     ``voting`` (certificates) averages one-hot argmaxes and runs without gradients; ``soft``
     averages softmaxes and keeps the graph when grad is enabled (for attacks/explanations
-    on α).
+    on α). Rows of ``alpha``/``mu`` may share inputs through ``x_index`` (row -> input), so
+    many explanations of one input never copy the input. Rows whose masks are all equal
+    (nothing outside μ is in α, e.g. μ = α, or λ = 1) cost one forward pass instead of q.
     """
 
     def __init__(self, model, lam, q=64, seed=0, mode="voting", chunk_size=1024, removal=None):
@@ -68,9 +70,10 @@ class SmoothedClassifier:
         self._masks: dict[int, torch.Tensor] = {}
 
     def masks(self, p: int) -> torch.Tensor:
-        """The (q, p) masks, cached per p: they depend only on (p, q, λ, seed)."""
+        """The (q, p) masks, cached per p: they depend only on (p, q, λ, seed); λ = 1 has
+        one all-ones mask (the q copies would be identical)."""
         if p not in self._masks:
-            self._masks[p] = quasi_random_masks(p, self.q, self.lam, self.seed)
+            self._masks[p] = torch.ones(1, p) if self.lam == 1 else quasi_random_masks(p, self.q, self.lam, self.seed)
         return self._masks[p]
 
     def _scores(self, logits: torch.Tensor) -> torch.Tensor:
@@ -78,37 +81,49 @@ class SmoothedClassifier:
             return F.one_hot(logits.argmax(dim=1), logits.shape[1]).to(logits.dtype)
         return logits.softmax(dim=1)
 
-    def __call__(self, x, alpha=None, mu=None) -> torch.Tensor:
+    def __call__(self, x, alpha=None, mu=None, x_index=None) -> torch.Tensor:
         with torch.set_grad_enabled(torch.is_grad_enabled() and self.mode == "soft"):
-            return self._forward(x, alpha, mu)
+            return self._forward(x, alpha, mu, x_index)
 
-    def _forward(self, x, alpha, mu):
-        n = x.shape[0]
-        p = self.model.num_features(x)
-        alpha, mu = _default_masks(x, n, p, alpha, mu)
-        if self.lam == 1:
-            keep = mu + (1 - mu) * alpha  # = max(μ, α), differentiable at α = 1
-            return torch.cat([
-                self._scores(self.model(x[a:a + self.chunk_size], keep=keep[a:a + self.chunk_size],
-                                        removal=self.removal))
-                for a in range(0, n, self.chunk_size)
-            ])
-        s = self.masks(p).to(x.device)
-        out = None
-        for a in range(0, n * self.q, self.chunk_size):
-            rows = torch.arange(a, min(a + self.chunk_size, n * self.q), device=x.device)
-            sample, j = rows // self.q, rows % self.q
+    def prepare(self, x, alpha=None, mu=None, x_index=None):
+        """Defaults filled in: (x_index, alpha, mu) with one row per explanation."""
+        rows = x.shape[0] if x_index is None else len(x_index)
+        x_index = torch.arange(rows, device=x.device) if x_index is None else x_index.to(x.device)
+        alpha, mu = _default_masks(x, rows, self.model.num_features(x), alpha, mu)
+        return x_index, alpha, mu
+
+    def pair_scores(self, x, x_index, alpha, mu, row, j) -> torch.Tensor:
+        """Scores (P, C) of the base model on the masked inputs of the (row, mask j) pairs,
+        ``chunk_size`` inputs per forward pass."""
+        s = self.masks(alpha.shape[1]).to(x.device)
+        parts = []
+        for a in range(0, len(row), self.chunk_size):
+            r, jj = row[a:a + self.chunk_size], j[a:a + self.chunk_size]
             # = clamp(μ + α ⊙ s_j, 0, 1) for binary μ and α in [0, 1], but with a gradient at α = 1
-            keep = mu[sample] + (1 - mu[sample]) * alpha[sample] * s[j]
-            scores = self._scores(self.model(x[sample], keep=keep, removal=self.removal))
-            if out is None:
-                out = scores.new_zeros(n, scores.shape[1])
-            out = out.index_add(0, sample, scores)
-        return out / self.q
+            keep = mu[r] + (1 - mu[r]) * alpha[r] * s[jj]
+            parts.append(self._scores(self.model(x[x_index[r]], keep=keep, removal=self.removal)))
+        if not parts:
+            return alpha.new_zeros(0, self.model.num_classes)
+        return torch.cat(parts)
 
-    def certify(self, x, alpha=None, mu=None):
+    def _forward(self, x, alpha, mu, x_index):
+        x_index, alpha, mu = self.prepare(x, alpha, mu, x_index)
+        n = len(x_index)
+        q = self.masks(alpha.shape[1]).shape[0]
+        # rows with no feature outside μ in α: every mask gives μ, one pass is the exact average
+        constant = ((1 - mu) * alpha == 0).all(dim=1) if q > 1 else torch.ones(n, dtype=torch.bool, device=x.device)
+        varying = (~constant).nonzero().squeeze(1)
+        row = torch.cat([constant.nonzero().squeeze(1), varying.repeat_interleave(q)])
+        j = torch.cat([torch.zeros(int(constant.sum()), dtype=torch.long, device=x.device),
+                       torch.arange(q, device=x.device).repeat(len(varying))])
+        scores = self.pair_scores(x, x_index, alpha, mu, row, j)
+        weight = torch.where(constant[row], 1.0, 1.0 / q).to(scores.dtype).unsqueeze(1)
+        out = scores.new_zeros(n, scores.shape[1])
+        return out.index_add(0, row, scores * weight)
+
+    def certify(self, x, alpha=None, mu=None, x_index=None):
         """(pred, gap, radius) of f(x ⊙ α) with this classifier's (rounded) λ."""
-        return certify(self(x, alpha, mu), self.lam)
+        return certify(self(x, alpha, mu, x_index), self.lam)
 
 
 def certify(scores: torch.Tensor, lam: float):
@@ -117,6 +132,24 @@ def certify(scores: torch.Tensor, lam: float):
     top = scores.topk(2, dim=1).values
     gap = top[:, 0] - top[:, 1]
     return pred, gap, gap / (2 * lam)
+
+
+def certified_flips(scores: torch.Tensor, lam: float, eps: float = 1e-6) -> torch.Tensor:
+    """The number of feature flips that provably cannot change argmax f: int64 (N,).
+
+    Each flip moves every score by at most λ, so k flips close the gap g_c = f_pred − f_c by
+    at most 2kλ. argmax breaks ties toward the lower class index, so a class c below the
+    prediction must stay strictly behind (k < g_c / 2λ) and one above may tie
+    (k ≤ g_c / 2λ). It equals ⌊g/(2λ)⌋ except where the top-two gap is an exact multiple
+    of 2λ with the runner-up at a lower index: there the tie is reachable, the radius
+    g/(2λ) itself is not safe, and it is one less.
+    """
+    pred = scores.argmax(dim=1, keepdim=True)
+    ratio = (scores.gather(1, pred) - scores) / (2 * lam)
+    lower = torch.arange(scores.shape[1], device=scores.device).unsqueeze(0) < pred
+    safe = torch.where(lower, torch.ceil(ratio - eps) - 1, torch.floor(ratio + eps))
+    safe = safe.scatter(1, pred, float("inf"))
+    return safe.min(dim=1).values.clamp_min(0).long()
 
 
 def certified_accuracy_table(model, x, y, lam, q=64, seed=0, chunk_size=1024, removal=None) -> pd.DataFrame:
@@ -150,19 +183,99 @@ STABILITY_CONFIGS = {"1_0": (False, False), "a_0": (True, False), "1_a": (False,
 """E1's (α, μ) configurations by suffix: (uses α as the explanation, uses μ = α)."""
 
 
+def top_k_masks(scores: torch.Tensor, k, feature_mask: torch.Tensor | None = None) -> torch.Tensor:
+    """Binary explanations (N, p) keeping each row's k highest-scoring real features (k an int
+    or an (N,) tensor); non-features are always kept by the models, so they read as 1 here.
+    Ties go to the lower feature index, so the masks are deterministic."""
+    n, p = scores.shape
+    feature_mask = torch.ones(n, p, dtype=torch.bool, device=scores.device) if feature_mask is None else feature_mask
+    ranked = torch.where(feature_mask, scores.float(), -torch.inf)
+    order = torch.argsort(-ranked, dim=1, stable=True)
+    rank = torch.empty_like(order).scatter_(1, order, torch.arange(p, device=scores.device).expand(n, p))
+    k = torch.as_tensor(k, device=scores.device).reshape(-1, 1)
+    return ((rank < k) | ~feature_mask).float()
+
+
+def top_fraction_masks(scores, fraction: float, feature_mask=None) -> torch.Tensor:
+    """The explanation "top-f": the ⌈p_i · f⌉ highest of each row's p_i real features."""
+    counts = _num_real(scores, feature_mask)
+    return top_k_masks(scores, torch.ceil(counts * fraction - 1e-9).long(), feature_mask)
+
+
+def _num_real(scores, feature_mask):
+    if feature_mask is None:
+        return torch.full((scores.shape[0],), scores.shape[1], device=scores.device)
+    return feature_mask.sum(dim=1)
+
+
 def stability_table(model, x, alpha, lam, q=64, seed=0, chunk_size=1024, removal=None) -> pd.DataFrame:
-    """E1 certified: per sample, pred/gap/radius of the voting classifier under the four
-    (α, μ) configurations (1,0), (α,0), (1,α), (α,α), and consistency of the predictions."""
+    """E1 certified: per sample and explanation, pred/gap/radius/flips of the voting classifier
+    under the four (α, μ) configurations (1,0), (α,0), (1,α), (α,α), and consistency.
+
+    ``alpha`` is (N, p) or (N, E, p) for E explanations of each input (methods × top-f); the
+    input is never copied, (1,0) is computed once per input and (α,α) in one pass (μ = α
+    leaves nothing to mask). ``flips`` is the sound integer radius (``certified_flips``).
+    """
     smoothed = SmoothedClassifier(model, lam, q=q, seed=seed, chunk_size=chunk_size, removal=removal)
-    alpha = alpha.float()
-    ones = torch.ones_like(alpha)
-    table = {"sample": np.arange(x.shape[0]), "lambda": smoothed.lam}
+    alpha = alpha.float().to(x.device)
+    if alpha.dim() == 2:
+        alpha = alpha.unsqueeze(1)
+    n, e, p = alpha.shape
+    flat = alpha.reshape(n * e, p)
+    owner = torch.arange(n, device=x.device).repeat_interleave(e)
+    full = smoothed(x)
+    table = {"sample": np.repeat(np.arange(n), e), "explanation": np.tile(np.arange(e), n), "lambda": smoothed.lam}
     for name, (use_alpha, use_mu) in STABILITY_CONFIGS.items():
-        pred, gap, radius = smoothed.certify(x, alpha if use_alpha else ones, alpha if use_mu else None)
+        if name == "1_0":
+            scores = full[owner]
+        else:
+            scores = smoothed(x, flat if use_alpha else torch.ones_like(flat), flat if use_mu else None, x_index=owner)
+        pred, gap, radius = certify(scores, smoothed.lam)
         table[f"pred_{name}"] = pred.cpu().numpy()
         table[f"gap_{name}"] = gap.cpu().numpy()
         table[f"radius_{name}"] = radius.cpu().numpy()
+        table[f"flips_{name}"] = certified_flips(scores, smoothed.lam).cpu().numpy()
     table = pd.DataFrame(table)
     table["consistent"] = table["pred_1_0"] == table["pred_a_0"]
     table["consistent_mu"] = table["pred_1_a"] == table["pred_a_a"]
     return table
+
+
+def sparsity_search(smoothed: SmoothedClassifier, x, scores, feature_mask=None, with_mu=False):
+    """E3: per input, the smallest k whose top-k explanation is consistent and certified
+    incrementally and decrementally for at least one flip; binary search over k for all
+    inputs at once (assumes the condition is monotone in k, as the paper does).
+
+    Returns (k (N,), certified (N,)): inputs that fail even with every feature get k = p_i
+    and certified False.
+    """
+    n = x.shape[0]
+    p_real = _num_real(scores, feature_mask).to(x.device)
+    if not with_mu:
+        full = smoothed(x)
+        full_ok = certified_flips(full, smoothed.lam) >= 1
+        full_pred = full.argmax(dim=1)
+
+    def holds(k, rows):
+        alpha = top_k_masks(scores[rows], k, None if feature_mask is None else feature_mask[rows]).to(x.device)
+        if with_mu:
+            dec = smoothed(x, None, alpha, x_index=rows)
+            inc = smoothed(x, alpha, alpha, x_index=rows)
+            return ((dec.argmax(1) == inc.argmax(1)) & (certified_flips(dec, smoothed.lam) >= 1)
+                    & (certified_flips(inc, smoothed.lam) >= 1))
+        inc = smoothed(x, alpha, x_index=rows)
+        return (inc.argmax(1) == full_pred[rows]) & full_ok[rows] & (certified_flips(inc, smoothed.lam) >= 1)
+
+    every = torch.arange(n, device=x.device)
+    certified = holds(p_real, every)
+    lo = torch.ones(n, dtype=torch.long, device=x.device)
+    hi = p_real.clone().long()
+    while True:
+        rows = ((lo < hi) & certified).nonzero().squeeze(1)
+        if len(rows) == 0:
+            break
+        mid = (lo[rows] + hi[rows]) // 2
+        ok = holds(mid, rows)
+        hi[rows] = torch.where(ok, mid, hi[rows])
+        lo[rows] = torch.where(ok, lo[rows], mid + 1)
+    return torch.where(certified, hi, p_real.long()), certified

@@ -14,6 +14,7 @@ sys.path.insert(0, SRC)
 from attrib.attribution import method_modalities
 from attrib.config import METHOD_SELECTORS, lambda_label, load_schema, validate_config
 from attrib.data import source_modality
+from attrib.mus_explain import MASK_METHODS
 
 validate_config(
     config,
@@ -136,11 +137,61 @@ def prepare_inputs(wildcards):
     return inputs
 
 
+def mus_lambdas():
+    """E1/E3 λ labels (certify.lambdas); the attack runs on its own subset."""
+    return [lambda_label(lam) for lam in config["certify"]["lambdas"]]
+
+
+def attack_lambdas():
+    attack = config["certify"]["attack"]
+    return [
+        lambda_label(lam) for lam in attack.get("lambdas", config["certify"]["lambdas"])
+    ]
+
+
+def mus_registry_methods():
+    """certify.methods that come from the attribution registry (attribute.methods labels); a
+    name that is also a MuS mask-space method (e.g. lime) means the MuS one."""
+    return [
+        m
+        for m in config["certify"]["methods"]
+        if m in config["attribute"]["methods"] and m not in MASK_METHODS
+    ]
+
+
+def mus_samples(dataset, what):
+    """How many evaluation inputs each MuS experiment uses (never more than eval_size)."""
+    cap = config["datasets"][dataset]["eval_size"]
+    spec = config["certify"]
+    certify = min(spec["samples"].get(dataset, cap), cap)
+    attack = min(spec["attack"]["samples"].get(dataset, cap), cap)
+    sizes = {
+        "certify": certify,
+        "attack": attack,
+        "sparsity": min(spec["sparsity"]["samples"].get(dataset, certify), certify),
+        "explain": max(certify, attack),
+    }
+    return sizes[what]
+
+
+def mus_checkpoint(wildcards):
+    """The model fine-tuned at λ, or at the nearest trained λ' > λ (1/16 reuses 1/8)."""
+    lam = float(wildcards.lam)
+    trained = sorted(l for l in config["finetune"]["lambdas"] if l >= lam - 1e-12)
+    return checkpoint(wildcards.dataset, wildcards.model, lambda_label(trained[0]))
+
+
+def mus_figures():
+    names = ["e1_stability", "e1_stability_grid", "e3_sparsity", "masked_accuracy"]
+    return [f"{RESULTS}/figures/{name}.png" for name in names]
+
+
 def final_outputs():
     datasets = list(config["datasets"])
     return [
         f"{RESULTS}/figures/training_curves.png",
         f"{RESULTS}/figures/e2_certified_accuracy.png",
+        *mus_figures(),
         f"{RESULTS}/figures/patch_ablation.png",
         *expand(
             f"{RESULTS}/figures/attribution_examples_{{dataset}}.png", dataset=datasets

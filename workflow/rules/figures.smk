@@ -168,3 +168,61 @@ rule figure_faithfulness:
         runtime=10,
     script:
         "../../scripts/figure_faithfulness.py"
+
+
+rule figure_mus_stability:
+    input:
+        e1=expand(
+            f"{RESULTS}/tables/certify/e1/{{pair[0]}}/{{pair[1]}}/lam{{lam}}.csv",
+            pair=dataset_models(),
+            lam=mus_lambdas(),
+        ),
+        e3=expand(
+            f"{RESULTS}/tables/certify/e3/{{pair[0]}}/{{pair[1]}}/lam{{lam}}.csv",
+            pair=dataset_models(),
+            lam=mus_lambdas(),
+        ),
+        attack=expand(
+            f"{RESULTS}/tables/certify/attack/{{pair[0]}}/{{pair[1]}}/lam{{lam}}.csv",
+            pair=dataset_models(),
+            lam=attack_lambdas(),
+        ),
+    output:
+        e1_samples=f"{RESULTS}/tables/e1_samples.csv",
+        attack_samples=f"{RESULTS}/tables/e1_attack_samples.csv",
+        e1_curves=f"{RESULTS}/tables/e1_stability.csv",
+        e1_grid_curves=f"{RESULTS}/tables/e1_stability_grid.csv",
+        e3=f"{RESULTS}/tables/e3_sparsity.csv",
+        masked_accuracy=f"{RESULTS}/tables/masked_accuracy.csv",
+        e1_figure=report(
+            f"{RESULTS}/figures/e1_stability.png",
+            caption="../report/e1_stability.rst",
+            category="MuS certificates",
+        ),
+        e1_grid_figure=report(
+            f"{RESULTS}/figures/e1_stability_grid.png",
+            caption="../report/e1_stability_grid.rst",
+            category="MuS certificates",
+        ),
+        e3_figure=report(
+            f"{RESULTS}/figures/e3_sparsity.png",
+            caption="../report/e3_sparsity.rst",
+            category="MuS certificates",
+        ),
+        masked_accuracy_figure=report(
+            f"{RESULTS}/figures/masked_accuracy.png",
+            caption="../report/masked_accuracy.rst",
+            category="MuS certificates",
+        ),
+    log:
+        f"{RESULTS}/logs/figures/mus_stability.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/figures/mus_stability.tsv"
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../../scripts/figure_mus_stability.py"
