@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from attrib.figures import ablation_curve, ablation_figure, certified_accuracy_curve, certified_accuracy_figure
+from attrib.figures import certified_accuracy_curve, certified_accuracy_figure
 
 
 def test_certified_accuracy_curve_by_hand():
@@ -21,18 +21,3 @@ def test_certified_accuracy_curve_by_hand():
     assert curve[curve["lambda"] == 0.25]["certified_accuracy"].tolist() == pytest.approx([0.5] * 5)
     assert half["radius_over_p"].tolist() == pytest.approx([0, 0.125, 0.25, 0.375, 0.5])
     certified_accuracy_figure(curve)
-
-
-def test_ablation_curve_entropy_and_unchanged():
-    samples = pd.DataFrame({
-        "dataset": "d", "model": "m", "removal": "black",
-        "removed": [0, 0, 0, 0, 4, 4, 4, 4],
-        "fraction_removed": [0, 0, 0, 0, 0.5, 0.5, 0.5, 0.5],
-        "pred": [0, 1, 2, 3, 0, 0, 0, 1],
-        "unchanged": [True] * 4 + [True, False, False, False],
-        "prob_orig": [1.0] * 8,
-    })
-    curve = ablation_curve(samples)
-    assert curve["class_entropy_bits"].tolist() == pytest.approx([2.0, 0.8112781244591328])
-    assert curve["unchanged"].tolist() == [1.0, 0.25]
-    ablation_figure(curve)

@@ -70,19 +70,6 @@ def scored_attributions():
     return [(ds, m, label) for ds, m in image_pairs() for label in methods_for(ds)]
 
 
-def ablation_conditions():
-    """(dataset, model, removal) for every ablate condition whose model the dataset trains."""
-    out = []
-    for condition in config["ablate"]["conditions"]:
-        model, removal = condition.split(":")
-        out += [
-            (ds, model, removal)
-            for ds, spec in config["datasets"].items()
-            if model in spec["models"]
-        ]
-    return out
-
-
 def checkpoint(dataset, model, lam):
     return f"{RESULTS}/models/{dataset}/{model}/lam{lam}.pt"
 
@@ -130,9 +117,27 @@ def final_outputs():
     return [
         f"{RESULTS}/figures/training_curves.png",
         f"{RESULTS}/figures/e2_certified_accuracy.png",
-        f"{RESULTS}/figures/patch_ablation.png",
+        *missingness_figures(),
         *expand(
             f"{RESULTS}/figures/attribution_examples_{{dataset}}.png", dataset=datasets
         ),
         *([f"{RESULTS}/figures/faithfulness.png"] if image_pairs() else []),
     ]
+
+
+def image_datasets():
+    return [ds for ds in config["datasets"] if modality(ds) == "image"]
+
+
+def missingness_figures():
+    """Image figures where an image model is ablated; the text figure where a text one is."""
+    jobs = ablation_jobs()
+    names = ["orders", "removal_modes", "classes"] + (
+        ["topk"] if topk_datasets() else []
+    )
+    figures = []
+    if any(modality(ds) == "image" for ds, _, _ in jobs):
+        figures += [f"{RESULTS}/figures/missingness_{name}.png" for name in names]
+    if any(modality(ds) == "text" for ds, _, _ in jobs):
+        figures.append(f"{RESULTS}/figures/missingness_text.png")
+    return figures
