@@ -1,10 +1,11 @@
-"""Missingness: remove features in random order and record whether predictions change."""
+"""Missingness: remove features in each configured order and record whether predictions change."""
 
 from pathlib import Path
 
+import pandas as pd
 import torch
 
-from attrib.ablation import patch_ablation, random_orderings
+from attrib.ablation import patch_ablation, random_orderings, saliency_orderings
 from attrib.evalset import load_model_and_eval_set
 from attrib.runtime import resolve_device, setup
 
@@ -15,20 +16,30 @@ model, evalset = load_model_and_eval_set(sm.input.model, Path(sm.input.data[0]).
 x = evalset.inputs
 p = model.num_features(x[:1])
 feature_mask = model.feature_mask(x)
-order = random_orderings(len(x), p, sm.params.seed, feature_mask=feature_mask.cpu()).to(device)
 steps = sorted(set(range(0, p + 1, sm.params.skip)) | {p})
-generator = torch.Generator(device=device).manual_seed(sm.params.seed)
-table = patch_ablation(
-    model,
-    x,
-    order,
-    steps=steps,
-    removal=sm.wildcards.removal,
-    chunk_size=sm.params.chunk_size,
-    generator=generator,
-    feature_mask=feature_mask,
-)
+tables = []
+for spec in sm.params.orders:
+    if spec["file"] is None:
+        order = random_orderings(len(x), p, sm.params.seed, feature_mask=feature_mask.cpu())
+    else:
+        features = torch.load(spec["file"], map_location="cpu", weights_only=True)["features"][: len(x)]
+        order = saliency_orderings(features, descending=spec["descending"], feature_mask=feature_mask.cpu())
+    generator = torch.Generator(device=device).manual_seed(sm.params.seed)
+    table = patch_ablation(
+        model,
+        x,
+        order.to(device),
+        steps=steps,
+        removal=sm.wildcards.removal,
+        chunk_size=sm.params.chunk_size,
+        generator=generator,
+        feature_mask=feature_mask,
+    )
+    table.insert(0, "order", spec["name"])
+    half = table[table["fraction_removed"].between(0.45, 0.55)]["unchanged"].mean()
+    log.info("%s order: unchanged after half removed %.3f", spec["name"], half)
+    tables.append(table)
+table = pd.concat(tables, ignore_index=True)
 for column, value in (("removal", sm.wildcards.removal), ("model", sm.wildcards.model), ("dataset", sm.wildcards.dataset)):
     table.insert(0, column, value)
 table.to_csv(sm.output[0], index=False)
-log.info("unchanged after half removed: %.3f", table[table["fraction_removed"].between(0.45, 0.55)]["unchanged"].mean())

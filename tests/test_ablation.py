@@ -8,11 +8,16 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from attrib.ablation import (
+    ablation_summary,
     class_entropy,
+    entropy_bits,
     patch_ablation,
     random_orderings,
     ranks,
     saliency_orderings,
+    top_classes,
+    top_k_ablation,
+    top_k_steps,
     unchanged_curve,
 )
 from attrib.features import apply_removal
@@ -157,3 +162,89 @@ def test_text_ablation_removes_the_same_fraction_of_each_input():
     assert table["fraction_removed"].tolist() == pytest.approx([0, 2 / 3, 1, 0, 0.5, 1])
     # input 1: sum 8 > 5.5 -> class 1; after removing half, sum 4 < 5.5 -> class 0
     assert table["pred"].tolist()[3:] == [1, 0, 0]
+
+
+def test_saliency_orderings_put_non_features_last_in_both_directions():
+    scores = torch.tensor([[0.0, 0.3, 0.1, 0.0], [0.5, 0.2, 0.9, 0.4]])
+    mask = torch.tensor([[False, True, True, False], [True, True, True, True]])
+    assert saliency_orderings(scores, feature_mask=mask).tolist() == [[1, 2, 0, 3], [2, 0, 3, 1]]
+    assert saliency_orderings(scores, descending=False, feature_mask=mask).tolist() == [[2, 1, 0, 3], [1, 3, 0, 2]]
+
+
+class CountingModel(PatchMeanModel):
+    def __init__(self, weight, bias):
+        super().__init__(weight, bias)
+        self.inputs = 0
+
+    def forward(self, x, keep=None, removal=None):
+        self.inputs += x.shape[0]
+        return super().forward(x, keep, removal)
+
+
+def test_steps_that_remove_nothing_cost_no_forward_pass():
+    model = CountingModel(hand_model().weight, hand_model().bias)
+    x = torch.rand(5, 3, 4, 4)
+    table = patch_ablation(model, x, random_orderings(5, 4, seed=0), steps=range(5), chunk_size=3)
+    assert model.inputs == 5 + 5 * 4  # the plain pass, then steps 1..4 of every image
+    assert table[table["removed"] == 0]["unchanged"].all()
+
+
+def test_top_k_remove_and_keep_by_hand():
+    x = torch.ones(2, 3, 4, 4)
+    order = torch.tensor([[0, 1, 2, 3], [3, 2, 1, 0]])
+    reverse = order.flip(1)
+    table = top_k_ablation(hand_model(), x, {"expl": order, "rev": reverse}, [1, 3], chunk_size=2)
+    assert len(table) == 2 * 2 * 2 * 2
+    got = table.set_index(["source", "test", "k", "image"])["pred"]
+    # image 0, order 0,1,2,3: removing patch 0 -> logits [0, 2.5, 2.25] -> 1; keeping only patch 0 ->
+    # [3, 0.5, 0] -> 0; removing 0,1,2 -> [0, 0.5, 1.25] -> 2; keeping 0,1,2 -> [3, 2.5, 1] -> 0
+    assert [got[("expl", "remove", 1, 0)], got[("expl", "keep", 1, 0)]] == [1, 0]
+    assert [got[("expl", "remove", 3, 0)], got[("expl", "keep", 3, 0)]] == [2, 0]
+    # image 1, order 3,2,1,0: removing patch 3 -> [3, 2.5, 1] -> 0; keeping only patch 3 -> [0, 0.5, 1.25] -> 2
+    assert [got[("expl", "remove", 1, 1)], got[("expl", "keep", 1, 1)]] == [0, 2]
+    # the reversed order of image 1 is image 0's order
+    assert got[("rev", "remove", 1, 1)] == 1 and got[("rev", "keep", 3, 1)] == 0
+    prob = table.set_index(["source", "test", "k", "image"])["prob_orig"]
+    assert prob[("expl", "keep", 1, 0)] == pytest.approx(softmax_first([3, 0.5, 0], 0))
+    assert (table["orig_pred"] == 0).all()
+
+
+def test_top_k_steps_follow_the_paper():
+    assert top_k_steps(196, 2, 0.25) == list(range(1, 50, 2))
+    assert top_k_steps(64, 2, 0.25) == [1, 3, 5, 7, 9, 11, 13, 15]
+    assert top_k_steps(4, 5, 0.1) == [1]
+
+
+def test_drop_sweep_is_batch_independent():
+    from attrib.models import build_model
+
+    torch.manual_seed(0)
+    meta = {"modality": "image", "num_classes": 5, "image_size": 16, "patch": 4}
+    vit = build_model("vit", meta, {"num_layers": 1, "hidden_dim": 16, "mlp_dim": 16, "num_heads": 2})
+    nn.init.normal_(vit.net.heads.head.weight)
+    x = torch.rand(9, 3, 16, 16)
+    order = random_orderings(9, 16, seed=3)
+    tables = [patch_ablation(vit, x, order, steps=range(0, 17, 3), removal="drop", chunk_size=c) for c in (1, 4, 64)]
+    for other in tables[1:]:
+        pd.testing.assert_frame_equal(tables[0], other, atol=1e-5)
+
+
+def test_summary_entropy_and_top_classes_by_hand():
+    samples = pd.DataFrame({
+        "model": "m",
+        "image": [0, 1, 2, 3] * 3,
+        "removed": [0] * 4 + [1] * 4 + [2] * 4,
+        "fraction_removed": [0.0] * 4 + [0.5] * 4 + [1.0] * 4,
+        "pred": [0, 1, 2, 3, 2, 2, 2, 1, 2, 2, 2, 2],
+        "unchanged": [True] * 4 + [False, False, True, False] + [False, False, True, False],
+        "prob_orig": [1.0] * 12,
+    })
+    summary = ablation_summary(samples, ["model"])
+    assert summary["class_entropy_bits"].tolist() == pytest.approx([2.0, entropy_bits([2, 2, 2, 1]), 0.0])
+    assert entropy_bits([2, 2, 2, 1]) == pytest.approx(-(0.75 * math.log2(0.75) + 0.25 * math.log2(0.25)))
+    assert summary["unchanged"].tolist() == [1.0, 0.25, 0.25]
+    top = top_classes(samples, ["model"], fraction=0.5, top=2)
+    assert top["class"].tolist() == [2, 1]
+    assert top["share"].tolist() == [0.75, 0.25]
+    assert top["share_at_0"].tolist() == [0.25, 0.25]
+    assert (top["fraction_removed"] == 0.5).all()

@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from attrib.figures import ablation_curve, ablation_figure, certified_accuracy_curve, certified_accuracy_figure
+from attrib.figures import certified_accuracy_curve, certified_accuracy_figure
 
 
 def test_certified_accuracy_curve_by_hand():
@@ -21,21 +21,6 @@ def test_certified_accuracy_curve_by_hand():
     assert curve[curve["lambda"] == 0.25]["certified_accuracy"].tolist() == pytest.approx([0.5] * 5)
     assert half["radius_over_p"].tolist() == pytest.approx([0, 0.125, 0.25, 0.375, 0.5])
     certified_accuracy_figure(curve)
-
-
-def test_ablation_curve_entropy_and_unchanged():
-    samples = pd.DataFrame({
-        "dataset": "d", "model": "m", "removal": "black",
-        "removed": [0, 0, 0, 0, 4, 4, 4, 4],
-        "fraction_removed": [0, 0, 0, 0, 0.5, 0.5, 0.5, 0.5],
-        "pred": [0, 1, 2, 3, 0, 0, 0, 1],
-        "unchanged": [True] * 4 + [True, False, False, False],
-        "prob_orig": [1.0] * 8,
-    })
-    curve = ablation_curve(samples)
-    assert curve["class_entropy_bits"].tolist() == pytest.approx([2.0, 0.8112781244591328])
-    assert curve["unchanged"].tolist() == [1.0, 0.25]
-    ablation_figure(curve)
 
 
 def test_recalibration_pairs_match_vanilla_with_recalibrated():
@@ -61,3 +46,48 @@ def test_recalibration_pairs_match_vanilla_with_recalibrated():
     curves = pd.DataFrame({"dataset": "d", "model": "m", "method": ["a", "a"], "game": ["insertion", "deletion"],
                            "baseline": "black", "auc": [0.7, 0.2]})
     deletion_insertion_figure(curves)
+
+
+def test_missingness_figures_render_from_their_tables():
+    from attrib.ablation import ablation_summary, top_classes, topk_summary
+    from attrib.figures import (
+        missingness_classes_figure,
+        missingness_modes_figure,
+        missingness_orders_figure,
+        text_missingness_figure,
+        topk_figure,
+    )
+
+    rows = []
+    for model, removal in (("resnet", "black"), ("vit", "drop")):
+        for order in ("random", "saliency"):
+            for removed in (0, 2, 4):
+                for image in range(4):
+                    pred = image if removed == 0 or removal == "drop" else 0
+                    rows.append({"dataset": "d", "model": model, "removal": removal, "order": order, "image": image,
+                                 "removed": removed, "fraction_removed": removed / 4, "pred": pred,
+                                 "unchanged": pred == image, "prob_orig": 0.5})
+    samples = pd.DataFrame(rows)
+    curve = ablation_summary(samples, ["dataset", "model", "removal", "order"])
+    curve["num_classes"] = 4
+    black = curve[(curve["removal"] == "black") & (curve["removed"] == 4)]
+    assert black["unchanged"].tolist() == [0.25, 0.25] and black["class_entropy_bits"].tolist() == [0, 0]
+    top = top_classes(samples[samples["order"] == "random"], ["dataset", "model", "removal"], top=2)
+    assert top[top["removal"] == "black"]["share"].tolist() == [1.0]
+    top["class_name"] = top["class"].astype(str)
+    missingness_orders_figure(curve)
+    missingness_modes_figure(curve[curve["order"] == "random"])
+    missingness_classes_figure(curve[curve["order"] == "random"], top)
+    text_missingness_figure(curve)
+
+    topk = pd.DataFrame([
+        {"dataset": "d", "model": "m", "removal": "black", "test": test, "source": source, "source_kind": kind,
+         "k": k, "image": 0, "pred": 0, "unchanged": k < 3 or kind == "random", "prob_orig": 0.5}
+        for test in ("remove", "keep") for source, kind in (("m:black", "own"), ("random", "random"))
+        for k in (1, 3, 5)
+    ])
+    topk_curve = ablation_summary(topk, ["dataset", "model", "removal", "test", "source", "source_kind"], step="k")
+    summary = topk_summary(topk_curve)
+    assert summary.columns.tolist()[-3:] == ["unchanged_after_1", "unchanged_after_3", "unchanged_after_5"]
+    assert summary["unchanged_after_5"].tolist() == [0.0, 1.0]
+    topk_figure(topk_curve)

@@ -161,6 +161,33 @@ def test_vit_batched_drop_equals_per_image(small_vit):
     assert not torch.allclose(batched[1], small_vit(x[1:2])[0], atol=1e-3)
 
 
+def test_vit_drop_mixed_kept_sets_in_length_groups_equal_one_image_at_a_time(small_vit):
+    n = 40  # enough images for several length groups
+    x = images(n, seed=2)
+    g = torch.Generator().manual_seed(4)
+    kept = torch.rand(n, 64, generator=g) < torch.linspace(0, 1, n).unsqueeze(1)
+    kept[3] = False  # only the class token left
+    assert len(set(kept.sum(1).tolist())) > 20
+    with torch.no_grad():
+        batched = small_vit(x, keep=kept.float(), removal="drop")
+        one_at_a_time = torch.cat([small_vit(x[i:i + 1], keep=kept[i:i + 1].float(), removal="drop") for i in range(n)])
+        reference = vit_reference(small_vit, x, kept)
+    torch.testing.assert_close(batched, reference, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(batched, one_at_a_time, atol=1e-5, rtol=1e-5)
+
+
+def test_vit_b_16_drop_equals_only_the_kept_tokens():
+    torch.manual_seed(0)
+    meta = {"modality": "image", "num_classes": 7, "image_size": 224, "patch": 16}
+    model = randomise_head(build_model("vit_b_16", meta, pretrained=False))
+    x = images(2, size=224)
+    kept = torch.rand(2, 196, generator=torch.Generator().manual_seed(1)) < torch.tensor([[0.3], [0.8]])
+    with torch.no_grad():
+        dropped = model(x, keep=kept.float(), removal="drop")
+        reference = vit_reference(model, x, kept)
+    torch.testing.assert_close(dropped, reference, atol=1e-4, rtol=0)
+
+
 def test_vit_drop_requires_tokens_as_features():
     vit8 = VisionTransformer(image_size=32, patch_size=8, num_layers=1, num_heads=2, hidden_dim=16, mlp_dim=16)
     model = ViTClassifier(vit8, num_classes=1000, image_size=32, patch=4)
@@ -210,6 +237,46 @@ def test_text_models_mask_token_semantics(request, fixture):
         torch.testing.assert_close(model(ids, keep=(~specials).float()), plain, atol=0, rtol=0)
         all_masked = torch.where(features, TEXT_META["mask_id"], ids)
         torch.testing.assert_close(model(ids, keep=torch.zeros(ids.shape)), model(all_masked), atol=1e-6, rtol=0)
+
+
+def kept_tokens_by_hand(net, ids, kept, pad_id):
+    """Reference for ``delete``: each input rebuilt as the sequence of only its kept tokens (and
+    its specials), at their original position ids, through the plain input_ids path."""
+    out = []
+    for row, keep_row in zip(ids, kept):
+        index = torch.nonzero(keep_row & (row != pad_id)).flatten()
+        out.append(net(input_ids=row[index][None], position_ids=index[None]).logits)
+    return torch.cat(out)
+
+
+def test_bert_delete_equals_the_sequence_of_kept_tokens(bert):
+    ids = token_ids(5, seed=3)
+    features = bert.feature_mask(ids)
+    with torch.no_grad():
+        plain = bert(ids)
+        torch.testing.assert_close(bert(ids, keep=torch.ones(ids.shape), removal="delete"), plain, atol=1e-6, rtol=0)
+        # a different kept set per row, some rows with everything deleted
+        g = torch.Generator().manual_seed(0)
+        keep = (torch.rand(ids.shape, generator=g) < torch.tensor([[0.0], [0.3], [0.6], [0.9], [0.5]])).float()
+        batched = bert(ids, keep=keep, removal="delete")
+        kept = (keep >= 0.5) | ~features
+        by_hand = kept_tokens_by_hand(bert.net, ids, kept, TEXT_META["pad_id"])
+        one_at_a_time = torch.cat([bert(ids[i:i + 1], keep=keep[i:i + 1], removal="delete") for i in range(5)])
+    torch.testing.assert_close(batched, by_hand, atol=1e-5, rtol=0)
+    torch.testing.assert_close(batched, one_at_a_time, atol=1e-5, rtol=0)
+    assert not torch.allclose(batched[2], plain[2], atol=1e-4)
+    # deleting is not replacing by [MASK]
+    assert not torch.allclose(batched[1:4], bert(ids, keep=keep)[1:4], atol=1e-4)
+
+
+def test_delete_needs_an_attention_model(textcnn):
+    from attrib.models import supports_removal
+
+    ids = token_ids(2)
+    with pytest.raises(ValueError, match="'delete' is not a text mode of TextCNN"):
+        textcnn(ids, keep=torch.ones(ids.shape), removal="delete")
+    assert supports_removal("bert", "delete") and supports_removal("roberta", "delete")
+    assert not supports_removal("textcnn", "delete") and not supports_removal("resnet", "delete")
 
 
 def test_bert_wrapper_matches_input_ids_path(bert):

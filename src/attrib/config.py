@@ -52,7 +52,7 @@ def registry_errors(config: dict) -> list[str]:
     """Names that the schema cannot know: datasets, models, methods, removal modes."""
     from attrib.attribution import METHODS
     from attrib.data import DATASETS, option_errors, source_modality
-    from attrib.models import MODELS, model_modality, supports_removal
+    from attrib.models import MODELS, model_modality
 
     messages = []
     for ds_name, ds in config["datasets"].items():
@@ -105,17 +105,43 @@ def registry_errors(config: dict) -> list[str]:
                     f"config key attribute.methods.{label}.datasets: unknown dataset {ds_name!r}; "
                     f"configured: {sorted(config['datasets'])}"
                 )
-    messages += certify_errors(config)
+    return messages + certify_errors(config) + ablate_errors(config)
+
+
+def ablate_errors(config: dict) -> list[str]:
+    """The ablate section: conditions name trained models and their removal modes; orders name
+    configured attribution methods; the ordering source is a known model."""
+    from attrib.ablation import parse_order
+    from attrib.models import MODELS, model_modality, supports_removal
+
+    messages = []
+    ablate = config["ablate"]
     used = {m for ds in config["datasets"].values() for m in ds["models"]}
-    for i, condition in enumerate(config["ablate"]["conditions"]):
+    conditions = [(f"ablate.conditions[{i}]", c) for i, c in enumerate(ablate["conditions"])]
+    conditions += [(f"ablate.lime.conditions[{i}]", c) for i, c in enumerate(ablate["lime"]["conditions"])]
+    for where, condition in conditions:
         model, removal = condition.split(":")
-        where = f"ablate.conditions[{i}]"
         if model not in MODELS:
             messages.append(f"config key {where}: unknown model {model!r}; known: {sorted(MODELS)}")
         elif model not in used:
             messages.append(f"config key {where}: model {model!r} is not trained on any dataset")
         elif not supports_removal(model, removal):
             messages.append(f"config key {where}: model {model!r} has no removal mode {removal!r}")
+        elif where.startswith("ablate.lime") and model_modality(model) != "image":
+            messages.append(f"config key {where}: the LIME top-K test is for image models, {model!r} is not one")
+    methods = config["attribute"]["methods"]
+    for i, order in enumerate(ablate["orders"]):
+        method, _ = parse_order(order)
+        if method is not None and method not in methods:
+            messages.append(
+                f"config key ablate.orders[{i}]: order {order!r} needs the method {method!r} under "
+                f"attribute.methods (known: random, {', '.join(sorted(methods))}, each with _reverse)"
+            )
+    source = ablate["ordering_source"]
+    if source not in ("first", "own") and source not in MODELS:
+        messages.append(
+            f"config key ablate.ordering_source: {source!r} is neither first, own nor a model; known: {sorted(MODELS)}"
+        )
     return messages
 
 

@@ -3,7 +3,8 @@
 Images are float tensors in [0, 1] of shape (N, 3, H, W); their features are the cells of a
 ``patch`` x ``patch`` grid, row-major (the order of ViT tokens). A keep-mask α of shape
 (N, p) is upsampled to pixels and mixes the image with a filler chosen by the removal mode.
-Text removal (``mask_token``) and ViT token dropping (``drop``) live in the model wrappers.
+Text removal (``mask_token``, ``delete``) and ViT token dropping (``drop``) live in the model
+wrappers.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import torch.nn.functional as F
 
 PIXEL_REMOVAL_MODES = ("black", "mean", "patch_color", "noise", "blur")
 IMAGE_REMOVAL_MODES = PIXEL_REMOVAL_MODES + ("drop",)
-TEXT_REMOVAL_MODES = ("mask_token",)
+TEXT_REMOVAL_MODES = ("mask_token", "delete")  # delete: attention models only
 
 
 def grid_size(image_size: int, patch: int) -> int:

@@ -11,10 +11,12 @@ os.environ.update(
 )
 sys.path.insert(0, SRC)
 
+from attrib.ablation import parse_order
 from attrib.attribution import method_modalities
 from attrib.config import METHOD_SELECTORS, lambda_label, load_schema, validate_config
 from attrib.data import source_modality
 from attrib.mus_explain import MASK_METHODS
+from attrib.models import supports_removal
 
 validate_config(
     config,
@@ -80,19 +82,6 @@ def method_options(label):
         for k, v in config["attribute"]["methods"][label].items()
         if k not in METHOD_SELECTORS
     }
-
-
-def ablation_conditions():
-    """(dataset, model, removal) for every ablate condition whose model the dataset trains."""
-    out = []
-    for condition in config["ablate"]["conditions"]:
-        model, removal = condition.split(":")
-        out += [
-            (ds, model, removal)
-            for ds, spec in config["datasets"].items()
-            if model in spec["models"]
-        ]
-    return out
 
 
 def checkpoint(dataset, model, lam):
@@ -192,10 +181,86 @@ def final_outputs():
         f"{RESULTS}/figures/training_curves.png",
         f"{RESULTS}/figures/e2_certified_accuracy.png",
         *mus_figures(),
-        f"{RESULTS}/figures/patch_ablation.png",
+        *missingness_figures(),
         *expand(
             f"{RESULTS}/figures/attribution_examples_{{dataset}}.png", dataset=datasets
         ),
         f"{RESULTS}/figures/faithfulness.png",
         f"{RESULTS}/figures/deletion_insertion.png",
     ]
+
+
+def image_datasets():
+    return [ds for ds in config["datasets"] if modality(ds) == "image"]
+
+
+def missingness_figures():
+    """Image figures where an image model is ablated; the text figure where a text one is."""
+    jobs = ablation_jobs()
+    names = ["orders", "removal_modes", "classes"] + (
+        ["topk"] if topk_datasets() else []
+    )
+    figures = []
+    if any(modality(ds) == "image" for ds, _, _ in jobs):
+        figures += [f"{RESULTS}/figures/missingness_{name}.png" for name in names]
+    if any(modality(ds) == "text" for ds, _, _ in jobs):
+        figures.append(f"{RESULTS}/figures/missingness_text.png")
+    return figures
+
+
+def ablation_jobs():
+    """(dataset, model, removal): every ablate condition, plus every image model under each
+    mode of ablate.removal_modes that it supports (those under the random order only).
+    """
+    jobs = []
+    for ds, model in dataset_models():
+        for condition in config["ablate"]["conditions"]:
+            if condition.split(":")[0] == model:
+                jobs.append((ds, model, condition.split(":")[1]))
+        if modality(ds) == "image":
+            jobs += [
+                (ds, model, removal)
+                for removal in config["ablate"]["removal_modes"]
+                if supports_removal(model, removal) and (ds, model, removal) not in jobs
+            ]
+    return jobs
+
+
+def ordering_source(dataset, model):
+    """Whose attributions order the features that this model has removed."""
+    source = config["ablate"]["ordering_source"]
+    models = config["datasets"][dataset]["models"]
+    if source == "first":
+        return models[0]
+    return source if source in models else model
+
+
+def ablation_orders(dataset, model, removal):
+    """The orders of one job: each with its attribution file (None for random)."""
+    names = config["ablate"]["orders"]
+    if f"{model}:{removal}" not in config["ablate"]["conditions"]:
+        names = ["random"]
+    orders = []
+    for name in names:
+        method, descending = parse_order(name)
+        if method is not None and method not in methods_for(dataset):
+            continue
+        path = None
+        if method is not None:
+            source = ordering_source(dataset, model)
+            path = f"{RESULTS}/attributions/{dataset}/{source}/{method}.pt"
+        orders.append({"name": name, "file": path, "descending": descending})
+    return orders
+
+
+def lime_conditions(dataset):
+    """(model, removal) explained by LIME on this dataset."""
+    return [
+        tuple(c.split(":"))
+        for c in config["ablate"]["lime"]["conditions"]
+        if c.split(":")[0] in config["datasets"][dataset]["models"]
+    ]
+
+
+def topk_datasets():
+    return [ds for ds in config["datasets"] if lime_conditions(ds)]

@@ -64,24 +64,69 @@ rule figure_certified_accuracy:
         "../../scripts/figure_certified_accuracy.py"
 
 
-rule figure_patch_ablation:
+rule figure_missingness:
     input:
-        expand(
-            f"{RESULTS}/tables/ablate/patches/{{cond[0]}}/{{cond[1]}}/{{cond[2]}}.csv",
-            cond=ablation_conditions(),
-        ),
+        patches=lambda wc: [
+            f"{RESULTS}/tables/ablate/patches/{ds}/{m}/{r}.csv"
+            for ds, m, r in ablation_jobs()
+            if modality(ds) == "image"
+        ],
+        metas=[f"{RESULTS}/data/{ds}/meta.json" for ds in image_datasets()],
     output:
-        samples=f"{RESULTS}/tables/patch_ablation_samples.csv",
-        curve=f"{RESULTS}/tables/patch_ablation.csv",
-        figure=report(
-            f"{RESULTS}/figures/patch_ablation.png",
-            caption="../report/patch_ablation.rst",
+        orders=f"{RESULTS}/tables/missingness_orders.csv",
+        modes=f"{RESULTS}/tables/missingness_removal_modes.csv",
+        classes=f"{RESULTS}/tables/missingness_classes.csv",
+        top_classes=f"{RESULTS}/tables/missingness_top_classes.csv",
+        orders_figure=report(
+            f"{RESULTS}/figures/missingness_orders.png",
+            caption="../report/missingness_orders.rst",
+            category="Missingness bias",
+        ),
+        modes_figure=report(
+            f"{RESULTS}/figures/missingness_removal_modes.png",
+            caption="../report/missingness_removal_modes.rst",
+            category="Missingness bias",
+        ),
+        classes_figure=report(
+            f"{RESULTS}/figures/missingness_classes.png",
+            caption="../report/missingness_classes.rst",
             category="Missingness bias",
         ),
     log:
-        f"{RESULTS}/logs/figures/patch_ablation.log",
+        f"{RESULTS}/logs/figures/missingness.log",
     benchmark:
-        f"{RESULTS}/benchmarks/figures/patch_ablation.tsv"
+        f"{RESULTS}/benchmarks/figures/missingness.tsv"
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        conditions=config["ablate"]["conditions"],
+        metas=[
+            {"dataset": ds, "path": f"{RESULTS}/data/{ds}/meta.json"}
+            for ds in image_datasets()
+        ],
+    script:
+        "../../scripts/figure_missingness.py"
+
+
+rule figure_missingness_topk:
+    input:
+        expand(f"{RESULTS}/tables/ablate/topk/{{dataset}}.csv", dataset=topk_datasets()),
+    output:
+        curve=f"{RESULTS}/tables/missingness_topk.csv",
+        summary=f"{RESULTS}/tables/missingness_topk_summary.csv",
+        figure=report(
+            f"{RESULTS}/figures/missingness_topk.png",
+            caption="../report/missingness_topk.rst",
+            category="Missingness bias",
+        ),
+    log:
+        f"{RESULTS}/logs/figures/missingness_topk.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/figures/missingness_topk.tsv"
     conda:
         ENV
     threads: 1
@@ -89,7 +134,35 @@ rule figure_patch_ablation:
         mem_mb=2000,
         runtime=10,
     script:
-        "../../scripts/figure_patch_ablation.py"
+        "../../scripts/figure_missingness_topk.py"
+
+
+rule figure_missingness_text:
+    input:
+        [
+            f"{RESULTS}/tables/ablate/patches/{ds}/{m}/{r}.csv"
+            for ds, m, r in ablation_jobs()
+            if modality(ds) == "text"
+        ],
+    output:
+        curve=f"{RESULTS}/tables/missingness_text.csv",
+        figure=report(
+            f"{RESULTS}/figures/missingness_text.png",
+            caption="../report/missingness_text.rst",
+            category="Missingness bias",
+        ),
+    log:
+        f"{RESULTS}/logs/figures/missingness_text.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/figures/missingness_text.tsv"
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../../scripts/figure_missingness_text.py"
 
 
 rule figure_attribution_examples:

@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 import torch
 
-from attrib.features import PIXEL_REMOVAL_MODES, TEXT_REMOVAL_MODES
+from attrib.features import PIXEL_REMOVAL_MODES
 from attrib.models.base import FeatureClassifier, ImageClassifier, chunked_logits
 from attrib.models.text import HFTextClassifier, TextClassifier, TextCNN, bert, hf_from_config, roberta, textcnn
 from attrib.models.vision import ViTClassifier, resnet, resnet50, vit, vit_b_16
@@ -48,6 +48,7 @@ MODELS: dict[str, Callable[..., FeatureClassifier]] = {
 MODALITY = {"resnet": "image", "vit": "image", "resnet50": "image", "vit_b_16": "image",
             "bert": "text", "roberta": "text", "textcnn": "text"}
 TOKEN_DROPPING = {"vit", "vit_b_16"}
+TOKEN_DELETING = {"bert", "roberta"}  # attention models: ``delete`` masks tokens out of attention
 
 
 def model_modality(name: str) -> str:
@@ -58,7 +59,7 @@ def model_modality(name: str) -> str:
 def supports_removal(name: str, removal: str) -> bool:
     """Whether ``model(x, keep=..., removal=removal)`` is defined for this model."""
     if MODALITY[name] == "text":
-        return removal in TEXT_REMOVAL_MODES
+        return removal == "mask_token" or (removal == "delete" and name in TOKEN_DELETING)
     return removal in PIXEL_REMOVAL_MODES or (removal == "drop" and name in TOKEN_DROPPING)
 
 

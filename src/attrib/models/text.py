@@ -1,5 +1,8 @@
-"""Text model builders over token ids (N, L): every position is a feature, and a removed token
-becomes the mask token by mixing input embeddings, e' = α·e + (1 − α)·e[MASK] (as MuS does)."""
+"""Text model builders over token ids (N, L): every position is a feature. A removed token
+becomes the mask token by mixing input embeddings, e' = α·e + (1 − α)·e[MASK] (``mask_token``,
+as MuS does), or, in attention models, is deleted from the sequence (``delete``): it is masked
+out of every attention as a key, so the output is that of the sequence of only the kept tokens
+at their original positions, the text analogue of ViT token dropping."""
 
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ class TextClassifier(FeatureClassifier):
 
     modality = "text"
     default_removal = "mask_token"
+    removal_modes: tuple[str, ...] = ("mask_token",)
 
     def __init__(self, meta: dict[str, Any]):
         super().__init__(meta["num_classes"])
@@ -34,8 +38,9 @@ class TextClassifier(FeatureClassifier):
         """The input embedding table that ``keep`` mixes with the mask token's row."""
         raise NotImplementedError
 
-    def classify(self, embeds: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
-        """Logits from (N, L, D) input embeddings; ``ids`` locate padding."""
+    def classify(self, embeds: torch.Tensor, ids: torch.Tensor, kept: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits from (N, L, D) input embeddings; ``ids`` locate padding; ``kept`` (bool (N, L),
+        models with ``delete`` only) marks the tokens left in the sequence."""
         raise NotImplementedError
 
     def num_features(self, x: torch.Tensor) -> int:
@@ -49,17 +54,26 @@ class TextClassifier(FeatureClassifier):
     ) -> torch.Tensor:
         table = self.token_embeddings()
         embeds = table(x)
-        if keep is not None:
-            if (removal or self.default_removal) not in TEXT_REMOVAL_MODES:
-                raise ValueError(f"removal {removal!r} is not a text mode; expected one of {TEXT_REMOVAL_MODES}")
-            self._check_keep(x, keep)
-            alpha = torch.where(self.feature_mask(x), keep.to(embeds.dtype), 1.0).unsqueeze(-1)
-            embeds = alpha * embeds + (1 - alpha) * table.weight[self.mask_id]
+        if keep is None:
+            return self.classify(embeds, x)
+        removal = removal or self.default_removal
+        if removal not in self.removal_modes:
+            raise ValueError(
+                f"removal {removal!r} is not a text mode of {type(self).__name__}; expected one of {self.removal_modes}"
+            )
+        self._check_keep(x, keep)
+        if removal == "delete":  # specials and padding are never features: they stay as they are
+            return self.classify(embeds, x, kept=(keep >= 0.5) | ~self.feature_mask(x))
+        alpha = torch.where(self.feature_mask(x), keep.to(embeds.dtype), 1.0).unsqueeze(-1)
+        embeds = alpha * embeds + (1 - alpha) * table.weight[self.mask_id]
         return self.classify(embeds, x)
 
 
 class HFTextClassifier(TextClassifier):
-    """A transformers sequence classifier driven through ``inputs_embeds``."""
+    """A transformers sequence classifier driven through ``inputs_embeds``; it can also delete
+    tokens through the attention mask (``removal="delete"``)."""
+
+    removal_modes = TEXT_REMOVAL_MODES
 
     def __init__(self, net: nn.Module, meta: dict[str, Any]):
         super().__init__(meta)
@@ -71,15 +85,17 @@ class HFTextClassifier(TextClassifier):
     def token_embeddings(self) -> nn.Embedding:
         return self.net.get_input_embeddings()
 
-    def classify(self, embeds: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+    def classify(self, embeds: torch.Tensor, ids: torch.Tensor, kept: torch.Tensor | None = None) -> torch.Tensor:
         extra = {}
         layer = self.net.base_model.embeddings
         if hasattr(layer, "create_position_ids_from_input_ids"):
             # RoBERTa numbers positions from the ids (after the pad id); from embeddings alone it
             # could not, so pass them to match what the model computes from input_ids.
             extra["position_ids"] = layer.create_position_ids_from_input_ids(ids, layer.padding_idx)
-        mask = (ids != self.pad_id).long()
-        return self.net(inputs_embeds=embeds, attention_mask=mask, **extra).logits
+        mask = ids != self.pad_id
+        if kept is not None:  # positions stay those of the full sequence, as in ViT dropping
+            mask = mask & kept
+        return self.net(inputs_embeds=embeds, attention_mask=mask.long(), **extra).logits
 
 
 class TextCNN(TextClassifier):
@@ -96,7 +112,7 @@ class TextCNN(TextClassifier):
     def token_embeddings(self) -> nn.Embedding:
         return self.embedding
 
-    def classify(self, embeds: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+    def classify(self, embeds: torch.Tensor, ids: torch.Tensor, kept: torch.Tensor | None = None) -> torch.Tensor:
         h = torch.relu(self.conv(embeds.transpose(1, 2)))
         # ReLU outputs are >= 0, so zeroing pad positions leaves the max over real positions as is.
         h = h.masked_fill((ids == self.pad_id).unsqueeze(1), 0.0)

@@ -16,13 +16,18 @@ from attrib.models.base import ImageClassifier, merge_options, require_modality
 from attrib.resources import torch_home
 
 
+DROP_GROUPS = 4  # at most this many length groups per batch when kept sets differ in size
+DROP_GROUP_MIN = 8  # images per group at least (each group is one more pass through the encoder)
+
+
 class ViTClassifier(ImageClassifier):
     """A torchvision ``VisionTransformer`` that can also drop tokens (``removal="drop"``).
 
     Dropping follows the spec: embed every patch, prepend the class token, add the full position
     embedding, *then* keep the class token and the kept patches (``keep >= 0.5``). Images of one
-    batch keep different sets, so their sequences are gathered into a padded batch and the
-    padding is masked out of every attention as keys; that is exact, not an approximation.
+    batch keep different sets, so their sequences are gathered into padded batches (grouped by
+    length) and the padding is masked out of every attention as keys; that is exact, not an
+    approximation.
     """
 
     net: VisionTransformer
@@ -41,6 +46,23 @@ class ViTClassifier(ImageClassifier):
         return self._forward_dropped(self.normalise(x), keep >= 0.5)
 
     def _forward_dropped(self, x: torch.Tensor, kept: torch.Tensor) -> torch.Tensor:
+        """Images sorted by their number of kept tokens run in a few groups, each padded only to
+        its own longest sequence: with mixed kept sets, padding to the batch's longest would make
+        dropping cost as much as the full sequence."""
+        counts = kept.sum(dim=1)
+        groups = min(DROP_GROUPS, max(1, x.shape[0] // DROP_GROUP_MIN))
+        if groups == 1 or bool(counts.min() == counts.max()):
+            return self._encode_kept(x, kept)
+        order = torch.argsort(counts, stable=True)
+        logits = None
+        for index in order.tensor_split(groups):
+            part = self._encode_kept(x[index], kept[index])
+            if logits is None:
+                logits = part.new_empty(x.shape[0], part.shape[1])
+            logits[index] = part
+        return logits
+
+    def _encode_kept(self, x: torch.Tensor, kept: torch.Tensor) -> torch.Tensor:
         net = self.net
         tokens = net._process_input(x)
         n, _, dim = tokens.shape

@@ -1,0 +1,25 @@
+"""LIME on features with the removal mode as a parameter (black for CNNs, drop for ViTs)."""
+
+from pathlib import Path
+
+from attrib.attribution import build_method
+from attrib.evalset import load_model_and_eval_set
+from attrib.models import chunked_logits
+from attrib.runtime import atomic_save, resolve_device, setup
+
+sm = snakemake  # noqa: F821
+log = setup(sm.log[0], sm.threads, sm.params.seed)
+device = resolve_device(sm.params.device)
+options = dict(sm.params.lime)
+images = min(options.pop("images"), sm.params.eval_size)
+model, evalset = load_model_and_eval_set(sm.input.model, Path(sm.input.data[0]).parent, images, device)
+x = evalset.inputs
+pred = chunked_logits(model, x, chunk_size=sm.params.chunk_size).argmax(1)
+removal = sm.wildcards.removal
+method = build_method("lime", model, removal=removal, seed=sm.params.seed, chunk_size=sm.params.chunk_size, **options)
+result = method.attribute(x, target=pred)
+atomic_save(
+    {"features": result.features.cpu(), "target": pred.cpu(), "removal": removal, "options": options},
+    sm.output[0],
+)
+log.info("LIME (%s removal) of %d inputs, %d perturbations each", removal, len(x), options["n_samples"])
