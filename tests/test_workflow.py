@@ -38,7 +38,8 @@ def test_default_dry_run_has_every_stage(tmp_path):
     assert out.returncode == 0, out.stdout + out.stderr
     for rule in ("prepare", "finetune", "attribute", "score_attribution", "certify_accuracy", "ablate_patches",
                  "figure_training", "figure_faithfulness",
-                 "figure_certified_accuracy", "figure_patch_ablation", "figure_attribution_examples"):
+                 "figure_certified_accuracy", "figure_patch_ablation", "figure_attribution_examples",
+                 "smug", "smug_evaluate", "figure_smug"):
         assert f"rule {rule}:" in out.stdout or f"localrule {rule}:" in out.stdout, rule
     assert "download" not in out.stdout  # the default needs no internet
 
@@ -55,9 +56,11 @@ def test_paper_dry_run_without_data(tmp_path):
             rule = line.split()[1].rstrip(":")
         elif line.strip().startswith("resources:"):
             (gpu_rules if "gpu=1" in line else cpu_rules).add(rule)
-    assert gpu_rules == {"finetune", "attribute", "score_attribution", "certify_accuracy", "ablate_patches"}
+    assert gpu_rules == {"finetune", "attribute", "score_attribution", "certify_accuracy", "ablate_patches",
+                         "smug", "smug_evaluate"}
     assert {"prepare", "download_weights", "figure_training"} <= cpu_rules
     assert "resnet50" in text and "vit_b_16" in text and "roberta" in text
+    assert "results/smug/imagenet/resnet50/maps.pt" in text and "results/smug/tweeteval/textcnn/maps.pt" in text
 
 
 def test_bad_config_stops_before_any_job(tmp_path):
@@ -77,10 +80,12 @@ def test_tiny_end_to_end_run_and_report(tmp_path):
     results = tmp_path / "results"
     for name in ("training.csv", "test_accuracy.csv", "e2_certified_accuracy.csv", "patch_ablation.csv",
                  "attribution_examples_digits.csv", "attribution_examples_tweets.csv", "diffid.csv",
-                 "diffid_auc.csv", "ground_truth.csv"):
+                 "diffid_auc.csv", "ground_truth.csv", "smug_solver.csv", "smug_scores.csv", "smug_summary.csv",
+                 "smug_examples.csv"):
         assert (results / "tables" / name).stat().st_size > 0, name
     for name in ("training_curves.png", "e2_certified_accuracy.png", "patch_ablation.png",
-                 "attribution_examples_digits.png", "attribution_examples_tweets.png", "faithfulness.png"):
+                 "attribution_examples_digits.png", "attribution_examples_tweets.png", "faithfulness.png",
+                 "smug_examples.png", "smug_saliency.png", "smug_solver_time.png"):
         assert (results / "figures" / name).stat().st_size > 1000, name
     report = snakemake("--configfile", "tiny.yaml", "--report", "results/report.html", cwd=tmp_path)
     assert report.returncode == 0, report.stdout + report.stderr

@@ -98,7 +98,9 @@ def registry_errors(config: dict) -> list[str]:
             messages.append(f"config key {where}: model {model!r} is not trained on any dataset")
         elif not supports_removal(model, removal):
             messages.append(f"config key {where}: model {model!r} has no removal mode {removal!r}")
-    return messages
+    from attrib.smug import config_errors as smug_config_errors
+
+    return messages + smug_config_errors(config)
 
 
 def validate_config(config: dict, schema: dict | None = None) -> dict:

@@ -435,6 +435,18 @@ def positions_mask(solution_mask: np.ndarray, var_of: torch.Tensor) -> torch.Ten
     return torch.where(var_of >= 0, values[var_of.clamp_min(0)], 1.0)
 
 
+def encode_inputs(model, inputs: torch.Tensor, target: torch.Tensor, *, window: int = 2, top_k: int = 500,
+                  gamma: float = 0.0, scores: str = "intgrad", n_steps: int = 32,
+                  chunk_size: int = 64) -> tuple[Encoding, FirstLayer, torch.Tensor]:
+    """Score the first layer's neurons for class ``target`` (N,) and encode each input's program;
+    returns the encoding, the layer and the model-space inputs (for checking masks)."""
+    layer = first_layer(model)
+    var_of, area = mask_variables(model, inputs, window)
+    z = model_space(model, inputs)
+    neuron, _ = neuron_scores(model, layer, inputs, target, method=scores, n_steps=n_steps, chunk_size=chunk_size)
+    return encode(layer, z, neuron, var_of, area, top_k=top_k, gamma=gamma), layer, z
+
+
 def explain(model, inputs: torch.Tensor, target: torch.Tensor, *, backend: str = "milp", window: int = 2,
             top_k: int = 500, gamma: float = 0.0, scores: str = "intgrad", n_steps: int = 32,
             timeout_s: float = 10.0, num_solutions: int = 1, combine: str = "max", margin: float = 1e-5,
@@ -442,12 +454,17 @@ def explain(model, inputs: torch.Tensor, target: torch.Tensor, *, backend: str =
     """SMUG maps of a batch explaining class ``target`` (N,): score neurons, encode, solve each
     input's program, check every mask by a forward pass of the real first layer, paint.
     ``solve_masks=False`` stops before solving (``smug_base`` alone; the mask keeps everything)."""
-    layer = first_layer(model)
-    var_of, area = mask_variables(model, inputs, window)
-    z = model_space(model, inputs)
-    neuron, _ = neuron_scores(model, layer, inputs, target, method=scores, n_steps=n_steps, chunk_size=chunk_size)
-    enc = encode(layer, z, neuron, var_of, area, top_k=top_k, gamma=gamma)
-    base = paint(enc.scores, enc.field_positions, enc.height * enc.width, combine).view(var_of.shape)
+    enc, layer, z = encode_inputs(model, inputs, target, window=window, top_k=top_k, gamma=gamma, scores=scores,
+                                  n_steps=n_steps, chunk_size=chunk_size)
+    return explain_encoding(enc, layer, z, backend=backend, timeout_s=timeout_s, num_solutions=num_solutions,
+                            combine=combine, margin=margin, solve_masks=solve_masks, progress=progress)
+
+
+def explain_encoding(enc: Encoding, layer: FirstLayer, z: torch.Tensor, *, backend: str = "milp",
+                     timeout_s: float = 10.0, num_solutions: int = 1, combine: str = "max", margin: float = 1e-5,
+                     solve_masks: bool = True, progress: bool = True) -> SmugResult:
+    """Solve encoded programs (:func:`encode_inputs`), check the masks, paint the maps."""
+    base = paint(enc.scores, enc.field_positions, enc.height * enc.width, combine).view(enc.var_of.shape)
     if not solve_masks:
         return SmugResult(base, torch.ones_like(base), scale_to_percentile(base), pd.DataFrame())
     rows, first_masks, all_masks = [], [], []
@@ -455,19 +472,53 @@ def explain(model, inputs: torch.Tensor, target: torch.Tensor, *, backend: str =
                mininterval=5)
     for i, program in bar:
         solutions = solve(program, backend, timeout_s=timeout_s, num_solutions=num_solutions, margin=margin)
-        masks = [positions_mask(s.mask, var_of[i]) for s in solutions]
+        masks = [positions_mask(s.mask, enc.var_of[i]) for s in solutions]
         all_masks.append(masks)
         first_masks.append(masks[0])
         real = layer.reference(z[i:i + 1] * torch.stack(masks)[:, None].to(z))  # (S, C, Ho, Wo)
         real = real.detach().flatten(1)[:, enc.chosen[i]].cpu().numpy()
         for j, (s, pre) in enumerate(zip(solutions, real)):
             c = program.constrained
-            rows.append({
-                "input": i, "solution": j, "backend": backend, "status": s.status, "proven": s.proven,
-                "seconds": s.seconds, "kept": s.objective, "total": float(program.area[program.free].sum()),
-                "kept_fraction": s.objective / max(float(program.area[program.free].sum()), 1.0),
-                "variables": int(program.free.sum()), "neurons": len(program.activation),
-                "constraints": int(c.sum()), "satisfied": bool(np.all(pre[c] > program.threshold[c])),
-            })
+            rows.append({**solution_record(program, s, backend), "input": i, "solution": j,
+                         "satisfied": bool(np.all(pre[c] > program.threshold[c]))})
     mask = torch.stack(first_masks)
-    return SmugResult(base, mask, scale_to_percentile(mask * base), pd.DataFrame(rows), all_masks)
+    table = pd.DataFrame(rows)
+    table = table[["input", "solution", *[c for c in table.columns if c not in ("input", "solution")]]]
+    return SmugResult(base, mask, scale_to_percentile(mask * base), table, all_masks)
+
+
+def solution_record(program: Program, solution: Solution, backend: str) -> dict:
+    """One table row: how a mask was found and how much of the input it keeps."""
+    total = float(program.area[program.free].sum())
+    return {"backend": backend, "status": solution.status, "proven": solution.proven, "seconds": solution.seconds,
+            "kept": solution.objective, "total": total, "kept_fraction": solution.objective / max(total, 1.0),
+            "variables": int(program.free.sum()), "neurons": len(program.activation),
+            "constraints": int(program.constrained.sum())}
+
+
+def config_errors(config: dict) -> list[str]:
+    """Problems of a pipeline config's ``smug:`` section that its schema cannot see."""
+    from attrib.models import MODELS
+
+    section = config.get("smug")
+    if not section:
+        return []
+    messages = []
+    used = {m for ds in config["datasets"].values() for m in ds["models"]}
+    for name, options in section["models"].items():
+        where = f"config key smug.models.{name}"
+        if name not in MODELS:
+            messages.append(f"{where}: unknown model; known: {sorted(MODELS)}")
+        elif name not in used:
+            messages.append(f"{where}: model {name!r} is not trained on any dataset")
+        unknown = sorted(set(options) - set(SMUG_DEFAULTS))
+        if unknown:
+            messages.append(f"{where}: unknown option(s) {unknown}; known: {sorted(SMUG_DEFAULTS)}")
+        if options.get("backend", SMUG_DEFAULTS["backend"]) not in BACKENDS:
+            messages.append(f"{where}.backend: {options['backend']!r} is not one of {list(BACKENDS)}")
+        if not 0 <= float(options.get("gamma", 0.0)) < 1:
+            messages.append(f"{where}.gamma: must lie in [0, 1), got {options['gamma']}")
+    for i, label in enumerate(section["compare"]):
+        if label not in config["attribute"]["methods"]:
+            messages.append(f"config key smug.compare[{i}]: {label!r} is not a label under attribute.methods")
+    return messages
