@@ -39,8 +39,9 @@ for (dataset, model), path in zip(sm.params.pairs, sm.input.maps):
         for i, row in enumerate(values.flatten(1)):
             rows += [dict(dataset=dataset, model=model, input=i, method=name, position=j, value=float(v))
                      for j, v in enumerate(row)]
-    labels = [f"label {meta['classes'][int(y)]}, kept {saved['mask'][i].float().mean():.2f}"
-              for i, y in enumerate(evalset.labels)]
+    own = solver[(solver["dataset"] == dataset) & (solver["model"] == model) & (solver["role"] == "maps")
+                 & (solver["solution"] == 0)].set_index("input")["kept_fraction"]
+    labels = [f"label {meta['classes'][int(y)]}, mask keeps {own[i]:.2f}" for i, y in enumerate(evalset.labels)]
     block = {"title": f"{dataset} / {model}", "columns": columns, "labels": labels}
     if text:
         from transformers import AutoTokenizer

@@ -249,7 +249,7 @@ def smug_examples_figure(blocks: list[dict]) -> plt.Figure:
     Each block has ``title``, ``columns`` (name -> (N, H, W) or (N, L) maps), and ``images``
     (N, 3, H, W) or ``tokens`` (N lists of strings) and ``labels``.
     """
-    heights = [len(b["labels"]) * (1.5 if "images" in b else 0.3 * len(b["columns"]) + 0.9) + 0.4 for b in blocks]
+    heights = [len(b["labels"]) * (1.5 if "images" in b else 0.35 * len(b["columns"]) + 1.5) + 0.4 for b in blocks]
     fig = plt.figure(figsize=(8.5, sum(heights)))
     subfigs = fig.subfigures(len(blocks), 1, height_ratios=heights, squeeze=False)[:, 0]
     for subfig, block in zip(subfigs, blocks):
@@ -281,4 +281,5 @@ def smug_examples_figure(blocks: list[dict]) -> plt.Figure:
             ax.set_xticks(range(len(tokens)), tokens, rotation=60, ha="right", fontsize=5)
             ax.set_yticks(range(len(names)), names, fontsize=6)
             ax.set_title(block["labels"][r], fontsize=6, loc="left")
+        subfig.subplots_adjust(hspace=1.2, bottom=0.08)
     return fig
