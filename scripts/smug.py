@@ -3,9 +3,6 @@ and the same programs timed on every timing backend."""
 
 from pathlib import Path
 
-import pandas as pd
-import torch
-
 from attrib import smug
 from attrib.evalset import load_model_and_eval_set
 from attrib.models import chunked_logits
@@ -18,26 +15,13 @@ model, evalset = load_model_and_eval_set(sm.input.model, Path(sm.input.data[0]).
 x = evalset.inputs
 pred = chunked_logits(model, x, chunk_size=sm.params.chunk_size).argmax(1)
 options = {**smug.SMUG_DEFAULTS, **sm.params.options}
-encode_keys = ("window", "top_k", "gamma", "scores", "n_steps")
-encoding, layer, z = smug.encode_inputs(model, x, pred, chunk_size=sm.params.chunk_size,
-                                        **{k: options[k] for k in encode_keys})
-result = smug.explain_encoding(encoding, layer, z, **{k: v for k, v in options.items() if k not in encode_keys})
-log.info("%s: %d masks, statuses %s, median solver time %.4f s", options["backend"], len(result.table),
-         result.table["status"].value_counts().to_dict(), result.table["seconds"].median())
-
 timing = sm.params.timing or {"backends": [], "inputs": 0}
-rows = [result.table.assign(role="maps")]
-for backend in timing["backends"]:
-    if backend == options["backend"]:
-        continue  # the maps' own solve times are the timing rows of that backend
-    records = []
-    for i, program in enumerate(encoding.programs[: timing["inputs"]]):
-        (solution,) = smug.solve(program, backend, timeout_s=options["timeout_s"], margin=options["margin"])
-        records.append({"input": i, "solution": 0, **smug.solution_record(program, solution, backend),
-                        "satisfied": program.satisfied(solution.mask)})
-    rows.append(pd.DataFrame(records).assign(role="timing"))
-    log.info("%s on %d programs: median %.4f s", backend, len(records), rows[-1]["seconds"].median())
-table = pd.concat(rows, ignore_index=True)
+result = smug.explain_in_chunks(model, x, pred, chunk_size=sm.params.chunk_size, timing_backends=timing["backends"],
+                                timing_inputs=timing["inputs"], **options)
+table = result.table
+for (backend, role), rows in table.groupby(["backend", "role"]):
+    log.info("%s (%s): %d masks, statuses %s, median solve time %.4f s", backend, role, len(rows),
+             rows["status"].value_counts().to_dict(), rows["seconds"].median())
 table.insert(0, "model", sm.wildcards.model)
 table.insert(0, "dataset", sm.wildcards.dataset)
 table.to_csv(sm.output.solver, index=False)

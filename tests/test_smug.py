@@ -348,3 +348,19 @@ def test_saliency_metric_table_shape_for_a_real_model():
     table = saliency_metric(model, x, torch.rand(3, 8, 8), thresholds=(0.0, 0.5, 0.9), chunk_size=4)
     assert isinstance(table, pd.DataFrame) and len(table) == 9
     assert (table["prob"] > 0).all() and (table["area"] <= 1).all()
+
+
+def test_explaining_in_chunks_equals_one_batch_and_times_other_backends():
+    model = small_resnet()
+    x = torch.rand(5, 3, 8, 8, generator=torch.Generator().manual_seed(6))
+    target = model(x).argmax(1)
+    options = dict(window=2, top_k=30, gamma=0.5, n_steps=4, progress=False)
+    whole = smug.explain(model, x, target, **options)
+    chunked = smug.explain_in_chunks(model, x, target, chunk_size=2, timing_backends=["milp", "z3"],
+                                     timing_inputs=3, **options)
+    assert torch.allclose(whole.smug, chunked.smug, atol=1e-6) and torch.equal(whole.mask, chunked.mask)
+    maps = chunked.table[chunked.table["role"] == "maps"]
+    timing = chunked.table[chunked.table["role"] == "timing"]
+    assert maps["input"].tolist() == [0, 1, 2, 3, 4] and (maps["backend"] == "milp").all()
+    assert timing["input"].tolist() == [0, 1, 2] and (timing["backend"] == "z3").all()
+    assert timing["kept"].tolist() == maps["kept"].tolist()[:3]  # same programs, same optimum

@@ -522,3 +522,35 @@ def config_errors(config: dict) -> list[str]:
         if label not in config["attribute"]["methods"]:
             messages.append(f"config key smug.compare[{i}]: {label!r} is not a label under attribute.methods")
     return messages
+
+
+def explain_in_chunks(model, inputs: torch.Tensor, target: torch.Tensor, *, chunk_size: int = 64,
+                      timing_backends=(), timing_inputs: int = 0, progress: bool = True,
+                      **options) -> SmugResult:
+    """:func:`explain` over ``chunk_size`` inputs at a time (memory stays bounded), one table
+    with global input indices and ``role`` = maps. The first ``timing_inputs`` programs are
+    solved again by every other backend in ``timing_backends`` (rows with ``role`` = timing),
+    so that the backends' times compare on the same programs."""
+    options = {**SMUG_DEFAULTS, **options}
+    encode_keys = ("window", "top_k", "gamma", "scores", "n_steps")
+    parts, tables = [], []
+    for start in range(0, inputs.shape[0], chunk_size):
+        stop = min(start + chunk_size, inputs.shape[0])
+        enc, layer, z = encode_inputs(model, inputs[start:stop], target[start:stop], chunk_size=chunk_size,
+                                      **{k: options[k] for k in encode_keys})
+        part = explain_encoding(enc, layer, z, progress=progress,
+                                **{k: v for k, v in options.items() if k not in encode_keys})
+        tables.append(part.table.assign(input=part.table["input"] + start, role="maps"))
+        for backend in timing_backends:
+            if backend == options["backend"]:
+                continue  # the maps' own solves are that backend's timing rows
+            records = []
+            for i, program in enumerate(enc.programs[: max(0, timing_inputs - start)]):
+                (solution,) = solve(program, backend, timeout_s=options["timeout_s"], margin=options["margin"])
+                records.append({"input": start + i, "solution": 0, **solution_record(program, solution, backend),
+                                "satisfied": program.satisfied(solution.mask), "role": "timing"})
+            tables.append(pd.DataFrame(records))
+        parts.append(part)
+    table = pd.concat([t for t in tables if len(t)], ignore_index=True)
+    return SmugResult(torch.cat([p.base for p in parts]), torch.cat([p.mask for p in parts]),
+                      torch.cat([p.smug for p in parts]), table, [m for p in parts for m in p.masks])
