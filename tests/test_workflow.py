@@ -40,7 +40,8 @@ def test_default_dry_run_has_every_stage(tmp_path):
                  "ablate_lime", "ablate_topk", "figure_training", "figure_faithfulness",
                  "figure_certified_accuracy", "figure_missingness", "figure_missingness_topk",
                  "figure_missingness_text", "figure_attribution_examples",
-                 "mus_explain", "certify_stability", "attack_stability", "figure_mus_stability"):
+                 "mus_explain", "certify_stability", "attack_stability", "figure_mus_stability",
+                 "smug", "smug_evaluate", "figure_smug"):
         assert f"rule {rule}:" in out.stdout or f"localrule {rule}:" in out.stdout, rule
     assert "download" not in out.stdout  # the default needs no internet
 
@@ -58,9 +59,11 @@ def test_paper_dry_run_without_data(tmp_path):
         elif line.strip().startswith("resources:"):
             (gpu_rules if "gpu=1" in line else cpu_rules).add(rule)
     assert gpu_rules == {"finetune", "attribute", "score_attribution", "certify_accuracy", "ablate_patches",
-                         "mus_explain", "certify_stability", "attack_stability", "ablate_lime", "ablate_topk"}
+                         "mus_explain", "certify_stability", "attack_stability", "ablate_lime", "ablate_topk",
+                         "smug", "smug_evaluate"}
     assert {"prepare", "download_weights", "figure_training"} <= cpu_rules
     assert "resnet50" in text and "vit_b_16" in text and "roberta" in text
+    assert "results/smug/imagenet/resnet50/maps.pt" in text and "results/smug/tweeteval/textcnn/maps.pt" in text
 
 
 def test_bad_config_stops_before_any_job(tmp_path):
@@ -83,13 +86,15 @@ def test_tiny_end_to_end_run_and_report(tmp_path):
                  "missingness_topk.csv", "missingness_topk_summary.csv", "missingness_text.csv",
                  "attribution_examples_digits.csv", "attribution_examples_tweets.csv", "diffid.csv",
                  "diffid_auc.csv", "ground_truth.csv", "e1_samples.csv", "e1_attack_samples.csv", "e1_stability.csv",
-                 "e1_stability_grid.csv", "e3_sparsity.csv", "masked_accuracy.csv"):
+                 "e1_stability_grid.csv", "e3_sparsity.csv", "masked_accuracy.csv", "smug_solver.csv",
+                 "smug_scores.csv", "smug_summary.csv", "smug_examples.csv", "diffid_recalibration.csv",
+                 "deletion_insertion_auc.csv"):
         assert (results / "tables" / name).stat().st_size > 0, name
     for name in ("training_curves.png", "e2_certified_accuracy.png", "missingness_orders.png",
                  "missingness_removal_modes.png", "missingness_classes.png", "missingness_topk.png", "missingness_text.png",
                  "attribution_examples_digits.png", "attribution_examples_tweets.png", "faithfulness.png",
                  "deletion_insertion.png", "e1_stability.png", "e1_stability_grid.png", "e3_sparsity.png",
-                 "masked_accuracy.png"):
+                 "masked_accuracy.png", "smug_examples.png", "smug_saliency.png", "smug_solver_time.png"):
         assert (results / "figures" / name).stat().st_size > 1000, name
     report = snakemake("--configfile", "tiny.yaml", "--report", "results/report.html", cwd=tmp_path)
     assert report.returncode == 0, report.stdout + report.stderr

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from attrib import smug
 from attrib.features import pixel_to_features, upsample_keep
 
 KERNEL_SHAP_ENDPOINT_WEIGHT = 1e6  # captum KernelShap's finite stand-in for the infinite weight
@@ -524,6 +525,29 @@ class RandomAttribution(AttributionMethod):
         return Attribution(None, scores * self.model.feature_mask(inputs).to(scores))
 
 
+class SmugBase(AttributionMethod):
+    """SMUG's map before solving (``attrib.smug``): the first-layer neurons chosen by integrated
+    gradients paint their scores over their receptive fields. CNNs only (resnet, textcnn)."""
+
+    defaults = {"chunk_size": 64, **smug.SMUG_DEFAULTS}
+    solve_masks = False
+
+    def _attribute(self, inputs, target, opts):
+        result = smug.explain(self.model, inputs, target, solve_masks=self.solve_masks, progress=False, **opts)
+        maps = result.smug if self.solve_masks else result.base
+        if self.model.modality == "text":
+            return Attribution(None, maps[:, 0])
+        pixel_map = maps[:, None].expand(-1, inputs.shape[1], -1, -1)
+        return Attribution(pixel_map, pixel_to_features(pixel_map, self.model.patch))
+
+
+class Smug(SmugBase):
+    """SMUG: ``smug_base`` kept only on the fewest windows (tokens) that keep the chosen neurons
+    active, found by a 0/1 program (``backend`` milp or z3), scaled to its 99th percentile."""
+
+    solve_masks = True
+
+
 METHODS: dict[str, type[AttributionMethod]] = {
     "saliency": Saliency,
     "inputxgrad": InputXGradient,
@@ -539,6 +563,8 @@ METHODS: dict[str, type[AttributionMethod]] = {
     "lime": Lime,
     "kernelshap": KernelShap,
     "random": RandomAttribution,
+    "smug_base": SmugBase,
+    "smug": Smug,
 }
 
 

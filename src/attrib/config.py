@@ -105,7 +105,9 @@ def registry_errors(config: dict) -> list[str]:
                     f"config key attribute.methods.{label}.datasets: unknown dataset {ds_name!r}; "
                     f"configured: {sorted(config['datasets'])}"
                 )
-    return messages + certify_errors(config) + ablate_errors(config)
+    from attrib.smug import config_errors as smug_config_errors
+
+    return messages + certify_errors(config) + ablate_errors(config) + smug_config_errors(config)
 
 
 def ablate_errors(config: dict) -> list[str]:

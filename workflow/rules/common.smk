@@ -84,6 +84,19 @@ def method_options(label):
     }
 
 
+def smug_pairs():
+    """(dataset, model) pairs that SMUG explains: its models on every dataset training them."""
+    models = config.get("smug", {}).get("models", {})
+    return [(ds, m) for ds, m in dataset_models() if m in models]
+
+
+def smug_compared(dataset):
+    """The attribute.methods labels scored beside SMUG on this dataset."""
+    return [
+        label for label in config["smug"]["compare"] if label in methods_for(dataset)
+    ]
+
+
 def checkpoint(dataset, model, lam):
     return f"{RESULTS}/models/{dataset}/{model}/lam{lam}.pt"
 
@@ -187,6 +200,15 @@ def final_outputs():
         ),
         f"{RESULTS}/figures/faithfulness.png",
         f"{RESULTS}/figures/deletion_insertion.png",
+        *(
+            [
+                f"{RESULTS}/figures/smug_examples.png",
+                f"{RESULTS}/figures/smug_saliency.png",
+                f"{RESULTS}/figures/smug_solver_time.png",
+            ]
+            if smug_pairs()
+            else []
+        ),
     ]
 
 
