@@ -25,7 +25,7 @@ def test_default_and_paper_configs_are_valid(default_config, paper_config):
         (lambda c: c["attribute"]["methods"].update(gradcam={}), "attribute.methods.gradcam", "unknown method"),
         (lambda c: c["ablate"].update(conditions=["resnet:drop"]), "ablate.conditions[0]", "no removal mode 'drop'"),
         (lambda c: c["datasets"]["tweets"].update(models=["resnet"]), "datasets.tweets.models[0]", "is for image data"),
-        (lambda c: c["ablate"].update(conditions=["textcnn:delete"]), "ablate.conditions[0]", "not trained"),
+        (lambda c: c["ablate"].update(conditions=["roberta:mask_token"]), "ablate.conditions[0]", "not trained"),
         (lambda c: c["ablate"]["lime"].update(conditions=["resnet:blak"]), "ablate.lime.conditions[0]",
          "no removal mode 'blak'"),
         (lambda c: c["ablate"]["lime"].update(conditions=["bert:delete"]), "ablate.lime.conditions[0]", "image models"),
