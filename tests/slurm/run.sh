@@ -3,8 +3,9 @@
 # cluster (munge, MariaDB, slurmdbd accounting, slurmctld, slurmd with fake GPUs), run the tiny
 # config through workflow/profiles/slurm, check it (tests/slurm/check.py), stop every daemon.
 #   tests/slurm/run.sh            # ~5-10 min; skipped with a message where it cannot run
-# Everything lives in a temporary directory with its own ports and sockets (SLURM_CONF points
-# there); nothing under /etc is changed. Each step is bounded by a timeout.
+# State, logs, sockets and the database live in a temporary directory, on ports of their own;
+# the config files go to /etc/slurm (jobs' nested srun ignores SLURM_CONF) and are removed after.
+# Each step is bounded by a timeout.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 VENV_BIN=${VENV_BIN:-$ROOT/.venv/bin}
@@ -21,10 +22,14 @@ if ! command -v slurmctld slurmd slurmdbd sbatch munged mariadbd >/dev/null; the
         "${PACKAGES[@]}" >/dev/null
 fi
 [[ -x $VENV_BIN/snakemake ]] || skip "no $VENV_BIN/snakemake (run make test first)"
+CONF_DIR=/etc/slurm
+CONF_FILES=("$CONF_DIR"/{slurm,gres,slurmdbd}.conf)
+for file in "${CONF_FILES[@]}"; do
+    [[ -e $file ]] && skip "$file exists: a SLURM is configured on this machine, not touching it"
+done
 
 WORK=$(mktemp -d /tmp/attrib-slurm.XXXXXX)
 chmod 755 "$WORK"
-export SLURM_CONF=$WORK/etc/slurm.conf
 DAEMONS=() # "name pidfile", in start order
 SNAKEMAKE_PIDS=()
 
@@ -41,10 +46,15 @@ teardown() {
     local status=$?
     trap - EXIT INT TERM
     echo "== teardown"
-    for pid in "${SNAKEMAKE_PIDS[@]}"; do stop_pid snakemake "$pid"; done
+    for pid in "${SNAKEMAKE_PIDS[@]}"; do # each run is a process group: snakemake and its jobs
+        kill -0 "$pid" 2>/dev/null && kill -TERM -- "-$pid" 2>/dev/null
+        stop_pid snakemake "$pid"
+        kill -KILL -- "-$pid" 2>/dev/null || true
+    done
     if [[ -f $WORK/slurmctld.pid ]] && kill -0 "$(cat "$WORK/slurmctld.pid")" 2>/dev/null; then
         timeout 20 scancel --full --user=root 2>/dev/null || true
-        for _ in $(seq 100); do [[ -z $(timeout 5 squeue -h 2>/dev/null) ]] && break; sleep 0.2; done
+        local deadline=$((SECONDS + 30))
+        while ((SECONDS < deadline)) && [[ -n $(timeout 5 squeue -h 2>/dev/null) ]]; do sleep 0.5; done
     fi
     for ((i = ${#DAEMONS[@]} - 1; i >= 0; i--)); do
         read -r name pidfile <<<"${DAEMONS[i]}"
@@ -56,8 +66,11 @@ teardown() {
             echo "ERROR: $name still running"; status=1
         fi
     done
+    rm -f "${CONF_FILES[@]}"
     if ((status != 0)); then
-        for log in "$WORK"/log/*.log; do echo "--- tail $log"; tail -n 15 "$log"; done
+        for log in "$WORK"/log/*.log "$WORK"/munge/*.log; do
+            [[ -f $log ]] && { echo "--- tail $log"; tail -n 15 "$log" || true; }
+        done
         echo "kept $WORK for inspection"
     else
         rm -rf "$WORK"
@@ -68,9 +81,9 @@ trap teardown EXIT
 trap 'exit 143' INT TERM
 
 wait_for() { # seconds description command...: poll until the command succeeds
-    local limit=$1 what=$2; shift 2
-    for _ in $(seq $((limit * 5))); do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done
-    echo "ERROR: $what not ready after ${limit}s"; return 1
+    local limit=$1 deadline=$((SECONDS + $1)) what=$2; shift 2
+    while ((SECONDS < deadline)); do timeout 10 "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done
+    echo "ERROR: $what not ready after $limit s"; return 1
 }
 
 start() { # name pidfile command...: start a daemon that writes its own pidfile
@@ -81,12 +94,12 @@ start() { # name pidfile command...: start a daemon that writes its own pidfile
     echo "started $name ($(cat "$pidfile"))"
 }
 
-mkdir -p "$WORK"/{etc,log,state,spool,munge,mysql,gpu}
+mkdir -p "$WORK"/{log,state,spool,munge,mysql,gpu} "$CONF_DIR"
 touch "$WORK"/gpu/{0,1,2,3} # four fake GPU device files: several GPU jobs at once
-sed "s|@WORK@|$WORK|g" "$ROOT/tests/slurm/slurm.conf" >"$SLURM_CONF"
-echo "NodeName=localhost Name=gpu File=$WORK/gpu/[0-3]" >"$WORK/etc/gres.conf"
+sed "s|@WORK@|$WORK|g" "$ROOT/tests/slurm/slurm.conf" >"$CONF_DIR/slurm.conf"
+echo "NodeName=localhost Name=gpu File=$WORK/gpu/[0-3]" >"$CONF_DIR/gres.conf"
 DB_PASSWORD=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
-cat >"$WORK/etc/slurmdbd.conf" <<EOF
+cat >"$CONF_DIR/slurmdbd.conf" <<EOF
 AuthType=auth/munge
 AuthInfo=socket=$WORK/munge/munge.sock
 DbdHost=localhost
@@ -101,10 +114,10 @@ StorageUser=slurm
 StoragePass=$DB_PASSWORD
 StorageLoc=slurm_acct_db
 EOF
-chmod 600 "$WORK/etc/slurmdbd.conf"
+chmod 600 "$CONF_DIR/slurmdbd.conf"
 
 echo "== starting the cluster in $WORK"
-chown munge:munge "$WORK/munge" && chmod 700 "$WORK/munge"
+chown munge:munge "$WORK/munge" && chmod 755 "$WORK/munge"
 start munged "$WORK/munge/munged.pid" runuser -u munge -- munged \
     --socket="$WORK/munge/munge.sock" --pid-file="$WORK/munge/munged.pid" \
     --log-file="$WORK/munge/munged.log" --seed-file="$WORK/munge/munged.seed"
@@ -143,14 +156,14 @@ cp "$ROOT/tests/tiny.yaml" "$WORK/slurm/"
 echo "test_min_mem_mb: {prepare: 40000}" >>"$WORK/slurm/tiny.yaml"
 export PATH=$VENV_BIN:$PATH HF_HUB_OFFLINE=1
 started=$(date +%s)
-(cd "$WORK/local" && exec timeout -k 20 "$RUN_LIMIT" "$VENV_BIN/snakemake" -s "$ROOT/Snakefile" \
-    --cores 2 --configfile tiny.yaml >run.log 2>&1) &
+setsid bash -c 'cd "$1" && shift && exec "$@"' run "$WORK/local" timeout -k 20 "$RUN_LIMIT" "$VENV_BIN/snakemake" -s "$ROOT/Snakefile" \
+    --cores 2 --configfile tiny.yaml >"$WORK/local/run.log" 2>&1 &
 SNAKEMAKE_PIDS+=($!)
 local_pid=$!
-(cd "$WORK/slurm" && exec timeout -k 20 "$RUN_LIMIT" "$VENV_BIN/snakemake" -s "$ROOT/Snakefile" \
+setsid bash -c 'cd "$1" && shift && exec "$@"' run "$WORK/slurm" timeout -k 20 "$RUN_LIMIT" "$VENV_BIN/snakemake" -s "$ROOT/Snakefile" \
     --workflow-profile "$ROOT/workflow/profiles/slurm" --configfile tiny.yaml \
     --slurm-init-seconds-before-status-checks 2 --seconds-between-status-checks 2 \
-    --latency-wait 5 --slurm-keep-successful-logs >run.log 2>&1) &
+    --latency-wait 5 --slurm-keep-successful-logs >"$WORK/slurm/run.log" 2>&1 &
 SNAKEMAKE_PIDS+=($!)
 slurm_pid=$!
 local_status=0 slurm_status=0
