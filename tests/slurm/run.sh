@@ -14,8 +14,12 @@ PACKAGES=(slurmctld slurmd slurm-client slurmdbd munge mariadb-server)
 
 skip() { echo "SLURM test skipped: $*"; exit 0; }
 [[ $(id -u) == 0 ]] || skip "needs root (it installs and starts SLURM daemons)"
-if ! command -v slurmctld slurmd slurmdbd sbatch munged mariadbd >/dev/null; then
-    command -v apt-get >/dev/null || skip "SLURM is not installed and there is no apt-get"
+missing=()
+for tool in slurmctld slurmd slurmdbd sbatch sacct munged mariadbd mariadb-install-db; do
+    command -v "$tool" >/dev/null || missing+=("$tool")
+done
+if ((${#missing[@]})); then
+    command -v apt-get >/dev/null || skip "no ${missing[*]} and no apt-get to install them"
     echo "== installing ${PACKAGES[*]}"
     timeout 600 apt-get update -qq
     DEBIAN_FRONTEND=noninteractive timeout 600 apt-get install -y -qq --no-install-recommends \
