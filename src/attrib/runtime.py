@@ -27,7 +27,21 @@ def setup(log_path: str | Path | None = None, threads: int = 1, seed: int = 0) -
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", handlers=handlers, force=True)
     torch.set_num_threads(max(1, int(threads)))
     seed_everything(seed)
+    fail_if_memory_below_test_minimum()
     return logging.getLogger("attrib")
+
+
+def fail_if_memory_below_test_minimum() -> None:
+    """Test-only switch (config key ``test_min_mem_mb``, used by tests/slurm): a job of a listed
+    rule given less ``mem_mb`` than asked fails as if killed for memory, so the cluster test
+    sees it retried with more memory. Reads the job Snakemake injects into rule scripts."""
+    job = getattr(sys.modules["__main__"], "snakemake", None)
+    if job is None:
+        return
+    needed = job.config.get("test_min_mem_mb", {}).get(job.rule)
+    given = job.resources.get("mem_mb", 0)
+    if needed and given < needed:
+        raise MemoryError(f"config key test_min_mem_mb.{job.rule}: simulated out-of-memory, {given} MB < {needed} MB")
 
 
 def seed_everything(seed: int) -> None:
