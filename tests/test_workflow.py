@@ -78,7 +78,7 @@ def test_bad_config_stops_before_any_job(tmp_path):
 @pytest.mark.slow
 def test_tiny_end_to_end_run_and_report(tmp_path):
     shutil.copy(ROOT / "tests" / "tiny.yaml", tmp_path / "tiny.yaml")
-    out = snakemake("--cores", "2", "--configfile", "tiny.yaml", cwd=tmp_path, timeout=900)
+    out = snakemake("--cores", "2", "--configfile", "tiny.yaml", cwd=tmp_path, timeout=1800)
     assert out.returncode == 0, out.stdout[-5000:] + out.stderr[-5000:]
     results = tmp_path / "results"
     for name in ("training.csv", "test_accuracy.csv", "e2_certified_accuracy.csv", "missingness_orders.csv",
