@@ -10,7 +10,6 @@ Markdown rows for the README; times are medians of repeats after a warm-up.
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
 import warnings
 
@@ -18,6 +17,8 @@ import captum.attr
 import torch
 from captum._utils.models.linear_model import SkLearnRidge
 from torch import nn
+
+from timing import median_time
 
 from attrib.attribution import bernoulli_masks, build_method, shapley_masks
 from attrib.models.base import ImageClassifier
@@ -37,16 +38,6 @@ def small_cnn(seed: int = 0) -> ImageClassifier:
     return ImageClassifier(net, num_classes=10, image_size=32, patch=4).eval()
 
 
-def median_time(fn, repeats: int) -> tuple[float, object]:
-    result = fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = fn()
-        if torch.cuda.is_available():
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
 
 
 def lime_similarity(original, perturbed, z, **kwargs):
@@ -97,7 +88,8 @@ def main() -> None:
     rows = []
     for name, masks in (("lime", bernoulli_masks), ("kernelshap", shapley_masks)):
         method = build_method(name, model, n_samples=args.n_samples, chunk_size=args.chunk_size)
-        ours_s, ours = median_time(lambda: method.attribute(x, target=target).features, args.repeats)
+        ours = method.attribute(x, target=target).features
+        ours_s = median_time(lambda: method.attribute(x, target=target), args.repeats)
         z = masks(features, args.n_samples, 0)[0]
         tried = {}
         for per_eval in args.per_eval:
@@ -105,9 +97,10 @@ def main() -> None:
             captum_surrogate(name, model, x, target, z, per_eval)
             tried[per_eval] = time.perf_counter() - start
         best = min(tried, key=tried.get)
-        anchor_s, anchor = median_time(lambda: captum_surrogate(name, model, x, target, z, best), args.repeats)
-        floor_ours, _ = median_time(lambda: forward_only(model, x, z, args.chunk_size, across_images=True), args.repeats)
-        floor_anchor, _ = median_time(lambda: forward_only(model, x, z, best, across_images=False), args.repeats)
+        anchor = captum_surrogate(name, model, x, target, z, best)
+        anchor_s = median_time(lambda: captum_surrogate(name, model, x, target, z, best), args.repeats)
+        floor_ours = median_time(lambda: forward_only(model, x, z, args.chunk_size, across_images=True), args.repeats)
+        floor_anchor = median_time(lambda: forward_only(model, x, z, best, across_images=False), args.repeats)
         ours, anchor = ours.cpu(), anchor.cpu()
         gap = (ours - anchor).abs().max().item()
         print(f"{name}: max |ours − captum| = {gap:.2e} (largest |coefficient| {anchor.abs().max().item():.2e}); "

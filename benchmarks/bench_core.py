@@ -8,10 +8,10 @@ table for the README. Timings are medians of repeats on this machine's threads.
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import torch
+
+from timing import median_time
 
 from attrib.ablation import patch_ablation, random_orderings
 from attrib.models import build_model
@@ -21,14 +21,6 @@ META = {"modality": "image", "num_classes": 10, "classes": [str(i) for i in rang
         "patch": 4, "mean": [0.45, 0.43, 0.42]}
 
 
-def median_time(fn, repeats: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 @torch.no_grad()

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import argparse
 import math
-import statistics
-import time
 
 import numpy as np
 import torch
+
+from timing import median_time
 
 from attrib.metrics import DIFFID_RATIOS, diffid
 from attrib.models import build_model
@@ -24,14 +24,6 @@ META = {"modality": "image", "num_classes": 10, "classes": [str(i) for i in rang
         "patch": 4, "mean": [0.45, 0.43, 0.42]}
 
 
-def median_time(fn, repeats: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 @torch.no_grad()

@@ -13,11 +13,11 @@ Run with `make bench`; prints a Markdown table. Timings are medians of repeats.
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 from pathlib import Path
 
 import torch
+
+from timing import median_time
 
 from attrib.models import build_model
 from attrib.mus import SmoothedClassifier, quasi_random_masks
@@ -27,14 +27,6 @@ IMAGE_META = {"modality": "image", "num_classes": 10, "classes": [str(i) for i i
               "patch": 4, "mean": [0.45, 0.43, 0.42]}
 
 
-def median_time(fn, repeats: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def masked_batch(model, x, lam, q, seed=0):
