@@ -44,8 +44,3 @@ def test_sacct_memory_in_mb():
     assert check.memory_mb("4000Mn") == 4000
     assert check.memory_mb("1T") == 1024**2
 
-
-def test_sacct_cpu_time_in_seconds():
-    assert check.cpu_seconds("00:12.345") == 12.345
-    assert check.cpu_seconds("01:02:03") == 3723
-    assert check.cpu_seconds("1-00:00:01") == 86401

@@ -40,27 +40,13 @@ def submissions(log: str) -> dict[str, list[str]]:
 
 def accounting(slurm_ids: list[str]) -> dict[str, dict]:
     """What slurmdbd recorded for these SLURM jobs."""
-    fields = ["JobIDRaw", "State", "Partition", "AllocTRES", "ReqMem", "TotalCPU", "Comment", "Account"]
+    fields = ["JobIDRaw", "State", "Partition", "AllocTRES", "ReqMem", "Comment", "Account"]
     out = subprocess.run(
         ["sacct", "-X", "-n", "-P", "-j", ",".join(slurm_ids), "-o", ",".join(fields)],
         capture_output=True, text=True, check=True, timeout=60,
     ).stdout
     records = [dict(zip(fields, line.split("|"))) for line in out.splitlines() if line]
     return {record["JobIDRaw"]: record for record in records}
-
-
-def cpu_seconds(total_cpu: str) -> float:
-    """sacct's TotalCPU ([D-][HH:]MM:SS[.mmm]) in seconds."""
-    days, _, clock = total_cpu.rpartition("-")
-    seconds = 0.0
-    for part in clock.split(":"):
-        seconds = 60 * seconds + float(part)
-    return seconds + 86400 * int(days or 0)
-
-
-def benchmark_cpu_seconds(tsv: Path) -> float:
-    header, *rows = (line.split("\t") for line in tsv.read_text().splitlines())
-    return sum(float(row[header.index("cpu_time")]) for row in rows)
 
 
 def memory_mb(req_mem: str) -> int:
@@ -157,10 +143,6 @@ def main(local: Path, slurm: Path, root: Path) -> list[str]:
         errors.append(f"no job of {sorted(retried_rules)} was retried")
     print(f"{len(submitted)} pipeline jobs ran as {len(records)} SLURM jobs ({retries} retried for memory);"
           f" GPU rules {sorted(gpu_rules)}; all accounted to {sorted({r['Account'] for r in records.values()})}")
-
-    local_cpu = sum(benchmark_cpu_seconds(tsv) for tsv in (local / "results" / "benchmarks").rglob("*.tsv"))
-    print(f"CPU time: SLURM jobs {sum(cpu_seconds(r['TotalCPU']) for r in records.values()):.0f} s"
-          f" (Snakemake in each job included), the same jobs run locally {local_cpu:.0f} s")
 
     local_files, slurm_files = compared_files(local), compared_files(slurm)
     if local_files != slurm_files:
