@@ -1,5 +1,6 @@
 """Figure tables computed by hand on toy inputs; figures render without error."""
 
+import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
 
@@ -41,11 +42,11 @@ def test_recalibration_pairs_match_vanilla_with_recalibrated():
     summary = pd.DataFrame({"dataset": "d", "model": "m", "method": "intgrad", "ratio": [0.1, 0.2],
                             "diffid_logit": [0.1, 0.2]})
     truth = pd.DataFrame(columns=["dataset", "model", "method", "pointing", "relevance_mass", "mask_auc"])
-    faithfulness_figure(summary, auc, truth, pairs)
+    assert isinstance(faithfulness_figure(summary, auc, truth, pairs), plt.Figure)
     faithfulness_figure(summary.iloc[:0], auc.iloc[:0], truth, pairs.iloc[:0])  # text-only configs
     curves = pd.DataFrame({"dataset": "d", "model": "m", "method": ["a", "a"], "game": ["insertion", "deletion"],
                            "baseline": "black", "auc": [0.7, 0.2]})
-    deletion_insertion_figure(curves)
+    assert isinstance(deletion_insertion_figure(curves), plt.Figure)
 
 
 def test_missingness_figures_render_from_their_tables():
@@ -75,10 +76,10 @@ def test_missingness_figures_render_from_their_tables():
     top = top_classes(samples[samples["order"] == "random"], ["dataset", "model", "removal"], top=2)
     assert top[top["removal"] == "black"]["share"].tolist() == [1.0]
     top["class_name"] = top["class"].astype(str)
-    missingness_orders_figure(curve)
-    missingness_modes_figure(curve[curve["order"] == "random"])
-    missingness_classes_figure(curve[curve["order"] == "random"], top)
-    text_missingness_figure(curve)
+    assert isinstance(missingness_orders_figure(curve), plt.Figure)
+    assert isinstance(missingness_modes_figure(curve[curve["order"] == "random"]), plt.Figure)
+    assert isinstance(missingness_classes_figure(curve[curve["order"] == "random"], top), plt.Figure)
+    assert isinstance(text_missingness_figure(curve), plt.Figure)
 
     topk = pd.DataFrame([
         {"dataset": "d", "model": "m", "removal": "black", "test": test, "source": source, "source_kind": kind,
@@ -90,4 +91,4 @@ def test_missingness_figures_render_from_their_tables():
     summary = topk_summary(topk_curve)
     assert summary.columns.tolist()[-3:] == ["unchanged_after_1", "unchanged_after_3", "unchanged_after_5"]
     assert summary["unchanged_after_5"].tolist() == [0.0, 1.0]
-    topk_figure(topk_curve)
+    assert isinstance(topk_figure(topk_curve), plt.Figure)

@@ -219,44 +219,6 @@ def missingness_orders_figure(curve: pd.DataFrame) -> plt.Figure:
             for (model, removal), line in table.groupby(["model", "removal"], sort=False):
                 ax.plot(line["fraction_removed"], line["unchanged"], marker=".", label=_condition(model, removal))
             _unchanged_axes(ax, f"{dataset}: {order} order")
-
-SMUG_ORDER = ("smug", "smug_base")
-
-
-def smug_method_order(methods) -> list[str]:
-    """SMUG's maps first, then the compared methods in their given order."""
-    methods = list(dict.fromkeys(methods))
-    return [m for m in SMUG_ORDER if m in methods] + [m for m in methods if m not in SMUG_ORDER]
-
-
-def smug_summary(scores: pd.DataFrame) -> pd.DataFrame:
-    """Per (dataset, model, method): median saliency metric, mean sparsity and ground truth."""
-    columns = [c for c in ("saliency_metric", "area", "prob", "kept_fraction", "gini", "pointing",
-                           "relevance_mass", "mask_auc") if c in scores]
-    grouped = scores.groupby(["dataset", "model", "method"], sort=False)
-    out = grouped[columns].mean().add_prefix("mean_")
-    out.insert(0, "median_saliency_metric", grouped["saliency_metric"].median())
-    out.insert(0, "inputs", grouped.size())
-    return out.reset_index()
-
-
-def smug_saliency_figure(scores: pd.DataFrame) -> plt.Figure:
-    """Per (dataset, model): saliency metric (lower is better) and fraction kept per method."""
-    pairs = list(scores.groupby(["dataset", "model"], sort=False).groups)
-    fig, axes = plt.subplots(len(pairs), 2, figsize=(10, 3.4 * len(pairs)), squeeze=False)
-    for (ax_metric, ax_kept), (dataset, model) in zip(axes, pairs):
-        table = scores[(scores["dataset"] == dataset) & (scores["model"] == model)]
-        order = smug_method_order(table["method"])
-        sns.boxplot(data=table, x="method", y="saliency_metric", order=order, ax=ax_metric, color="#9ecae1",
-                    showfliers=False)
-        sns.stripplot(data=table, x="method", y="saliency_metric", order=order, ax=ax_metric, size=2, color="0.3")
-        ax_metric.set(title=f"{dataset} / {model}: saliency metric", ylabel="log max(a, 0.05) − log p, lower is better",
-                      xlabel="")
-        sns.barplot(data=table, x="method", y="kept_fraction", order=order, ax=ax_kept, color="#fdae6b")
-        ax_kept.set(title=f"{dataset} / {model}: sparsity", ylabel="fraction of positions kept", xlabel="",
-                    ylim=(0, 1))
-        for ax in (ax_metric, ax_kept):
-            ax.tick_params(axis="x", rotation=30, labelsize=7)
     fig.tight_layout()
     return fig
 
@@ -270,24 +232,6 @@ def missingness_modes_figure(curve: pd.DataFrame) -> plt.Figure:
             style = "-" if removal == "drop" else "--"
             ax.plot(line["fraction_removed"], line["unchanged"], style, marker=".", label=removal)
         _unchanged_axes(ax, f"{dataset} / {model}: random order")
-
-def smug_solver_time_figure(solver: pd.DataFrame) -> plt.Figure:
-    """Solve time per input per backend on the programs every backend solved (log scale)."""
-    timed = solver[solver["solution"] == 0]
-    shared = timed.groupby(["dataset", "model", "input"])["backend"].transform("nunique") == timed.groupby(
-        ["dataset", "model"])["backend"].transform("nunique")
-    timed = timed[shared]
-    pairs = list(timed.groupby(["dataset", "model"], sort=False).groups)
-    fig, axes = _panels(len(pairs), width=4.2)
-    for ax, (dataset, model) in zip(axes, pairs):
-        table = timed[(timed["dataset"] == dataset) & (timed["model"] == model)]
-        sns.stripplot(data=table, x="backend", y="seconds", hue="status", ax=ax, size=4, jitter=0.2)
-        medians = table.groupby("backend")["seconds"].median()
-        for i, label in enumerate(t.get_text() for t in ax.get_xticklabels()):
-            ax.hlines(medians[label], i - 0.3, i + 0.3, color="black")
-        ax.set_yscale("log")
-        ax.set(title=f"{dataset} / {model}: {table['input'].nunique()} programs", ylabel="solve time (s)")
-        ax.legend(fontsize=6, title="status", title_fontsize=6)
     fig.tight_layout()
     return fig
 
@@ -357,6 +301,73 @@ def text_missingness_figure(curve: pd.DataFrame) -> plt.Figure:
         right.set_ylim(0, None)
         _unchanged_axes(ax, f"{dataset} / {model}: {order} order")
     fig.tight_layout()
+    return fig
+
+
+# --- SMUG --------------------------------------------------------------------------------------
+
+
+SMUG_ORDER = ("smug", "smug_base")
+
+
+def smug_method_order(methods) -> list[str]:
+    """SMUG's maps first, then the compared methods in their given order."""
+    methods = list(dict.fromkeys(methods))
+    return [m for m in SMUG_ORDER if m in methods] + [m for m in methods if m not in SMUG_ORDER]
+
+
+def smug_summary(scores: pd.DataFrame) -> pd.DataFrame:
+    """Per (dataset, model, method): median saliency metric, mean sparsity and ground truth."""
+    columns = [c for c in ("saliency_metric", "area", "prob", "kept_fraction", "gini", "pointing",
+                           "relevance_mass", "mask_auc") if c in scores]
+    grouped = scores.groupby(["dataset", "model", "method"], sort=False)
+    out = grouped[columns].mean().add_prefix("mean_")
+    out.insert(0, "median_saliency_metric", grouped["saliency_metric"].median())
+    out.insert(0, "inputs", grouped.size())
+    return out.reset_index()
+
+
+def smug_saliency_figure(scores: pd.DataFrame) -> plt.Figure:
+    """Per (dataset, model): saliency metric (lower is better) and fraction kept per method."""
+    pairs = list(scores.groupby(["dataset", "model"], sort=False).groups)
+    fig, axes = plt.subplots(len(pairs), 2, figsize=(10, 3.4 * len(pairs)), squeeze=False)
+    for (ax_metric, ax_kept), (dataset, model) in zip(axes, pairs):
+        table = scores[(scores["dataset"] == dataset) & (scores["model"] == model)]
+        order = smug_method_order(table["method"])
+        sns.boxplot(data=table, x="method", y="saliency_metric", order=order, ax=ax_metric, color="#9ecae1",
+                    showfliers=False)
+        sns.stripplot(data=table, x="method", y="saliency_metric", order=order, ax=ax_metric, size=2, color="0.3")
+        ax_metric.set(title=f"{dataset} / {model}: saliency metric", ylabel="log max(a, 0.05) − log p, lower is better",
+                      xlabel="")
+        sns.barplot(data=table, x="method", y="kept_fraction", order=order, ax=ax_kept, color="#fdae6b")
+        ax_kept.set(title=f"{dataset} / {model}: sparsity", ylabel="fraction of positions kept", xlabel="",
+                    ylim=(0, 1))
+        for ax in (ax_metric, ax_kept):
+            ax.tick_params(axis="x", rotation=30, labelsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def smug_solver_time_figure(solver: pd.DataFrame) -> plt.Figure:
+    """Solve time per input per backend on the programs every backend solved (log scale)."""
+    timed = solver[solver["solution"] == 0]
+    shared = timed.groupby(["dataset", "model", "input"])["backend"].transform("nunique") == timed.groupby(
+        ["dataset", "model"])["backend"].transform("nunique")
+    timed = timed[shared]
+    pairs = list(timed.groupby(["dataset", "model"], sort=False).groups)
+    fig, axes = _panels(len(pairs), width=4.2)
+    for ax, (dataset, model) in zip(axes, pairs):
+        table = timed[(timed["dataset"] == dataset) & (timed["model"] == model)]
+        sns.stripplot(data=table, x="backend", y="seconds", hue="status", ax=ax, size=4, jitter=0.2)
+        medians = table.groupby("backend")["seconds"].median()
+        for i, label in enumerate(t.get_text() for t in ax.get_xticklabels()):
+            ax.hlines(medians[label], i - 0.3, i + 0.3, color="black")
+        ax.set_yscale("log")
+        ax.set(title=f"{dataset} / {model}: {table['input'].nunique()} programs", ylabel="solve time (s)")
+        ax.legend(fontsize=6, title="status", title_fontsize=6)
+    fig.tight_layout()
+    return fig
+
 
 def smug_examples_figure(blocks: list[dict]) -> plt.Figure:
     """One block per (dataset, model): images with their maps side by side, or token strips.
