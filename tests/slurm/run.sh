@@ -9,7 +9,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 VENV_BIN=${VENV_BIN:-$ROOT/.venv/bin}
-RUN_LIMIT=${SLURM_TEST_RUN_LIMIT:-1500} # seconds for the two pipeline runs together
+RUN_LIMIT=${SLURM_TEST_RUN_LIMIT:-2400} # seconds for the two pipeline runs together
 PACKAGES=(slurmctld slurmd slurm-client slurmdbd munge mariadb-server)
 
 skip() { echo "SLURM test skipped: $*"; exit 0; }
