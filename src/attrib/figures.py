@@ -336,10 +336,12 @@ def smug_saliency_figure(scores: pd.DataFrame) -> plt.Figure:
         order = smug_method_order(table["method"])
         sns.boxplot(data=table, x="method", y="saliency_metric", order=order, ax=ax_metric, color="#9ecae1",
                     showfliers=False)
+        np.random.seed(0)  # seaborn jitters strip points with numpy's global generator
         sns.stripplot(data=table, x="method", y="saliency_metric", order=order, ax=ax_metric, size=2, color="0.3")
         ax_metric.set(title=f"{dataset} / {model}: saliency metric", ylabel="log max(a, 0.05) − log p, lower is better",
                       xlabel="")
-        sns.barplot(data=table, x="method", y="kept_fraction", order=order, ax=ax_kept, color="#fdae6b")
+        sns.barplot(data=table, x="method", y="kept_fraction", order=order, ax=ax_kept, color="#fdae6b",
+                    seed=0)  # the error bar is a bootstrap interval
         ax_kept.set(title=f"{dataset} / {model}: sparsity", ylabel="fraction of positions kept", xlabel="",
                     ylim=(0, 1))
         for ax in (ax_metric, ax_kept):
@@ -358,6 +360,7 @@ def smug_solver_time_figure(solver: pd.DataFrame) -> plt.Figure:
     fig, axes = _panels(len(pairs), width=4.2)
     for ax, (dataset, model) in zip(axes, pairs):
         table = timed[(timed["dataset"] == dataset) & (timed["model"] == model)]
+        np.random.seed(0)  # seaborn jitters strip points with numpy's global generator
         sns.stripplot(data=table, x="backend", y="seconds", hue="status", ax=ax, size=4, jitter=0.2)
         medians = table.groupby("backend")["seconds"].median()
         for i, label in enumerate(t.get_text() for t in ax.get_xticklabels()):

@@ -15,6 +15,7 @@ import yaml
 
 NOT_COMPARED = {"logs", "benchmarks", "report.html"}  # timings and host names differ
 WALL_CLOCK = "seconds"  # training tables and checkpoints record how long each epoch took
+WALL_CLOCK_FIGURES = {"figures/smug_solver_time.png"}  # plots solver seconds, which differ run to run
 
 
 def planned_jobs(log: str) -> dict[str, dict]:
@@ -90,6 +91,7 @@ def compared_files(run_dir: Path) -> set[Path]:
         path.relative_to(results)
         for path in results.rglob("*")
         if path.is_file() and path.relative_to(results).parts[0] not in NOT_COMPARED
+        and path.relative_to(results).as_posix() not in WALL_CLOCK_FIGURES
     }
 
 
