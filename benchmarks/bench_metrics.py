@@ -35,7 +35,7 @@ def diffid_per_image_loop(model, x, maps, ratios, one_forward_per_input: bool):
     for xi, mi in zip(x, maps):
         s = mi.abs().sum(0).flatten()
         s = (s - s.min()) / (s.max() - s.min())
-        order = torch.from_numpy(np.argsort(-s.numpy(), kind="stable"))
+        order = torch.from_numpy(np.argsort(-s.cpu().numpy(), kind="stable")).to(x.device)
         xn = model.normalise(xi[None])[0].flatten(1)
         base = model.net(xn.view(1, c, h, w))[0]
         t = int(base.argmax())
@@ -43,7 +43,7 @@ def diffid_per_image_loop(model, x, maps, ratios, one_forward_per_input: bool):
         for r in ratios:
             k = math.floor(r * p + 0.5)
             for removed in (order[p - k:], order[:k]):  # insertion, deletion
-                kept = torch.ones(p, dtype=torch.bool)
+                kept = torch.ones(p, dtype=torch.bool, device=x.device)
                 kept[removed] = False
                 xp = xn.clone()
                 xp[:, ~kept] = xn[:, kept].mean()
@@ -63,10 +63,13 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--chunk-sizes", default="64,512",
                         help="our chunk sizes; on CPU large conv batches cost more per image (cache)")
+    parser.add_argument("--device", default="cpu")
     args = parser.parse_args()
+    # cuDNN's TF32 convolutions differ between batch sizes by more than the equality checked here.
+    torch.backends.cudnn.allow_tf32 = False
     torch.manual_seed(0)
-    model = build_model("resnet", META, {"width": 16}).eval()
-    x, maps = torch.rand(args.n, 3, 32, 32), torch.randn(args.n, 3, 32, 32)
+    model = build_model("resnet", META, {"width": 16}).eval().to(args.device)
+    x, maps = torch.rand(args.n, 3, 32, 32).to(args.device), torch.randn(args.n, 3, 32, 32).to(args.device)
     ratios = DIFFID_RATIOS
     what = f"DiffID, resnet, {args.n} images 3×32×32, {len(ratios)} ratios × 2 games"
 
@@ -77,8 +80,8 @@ def main() -> None:
     for one_each, anchor_name in ((False, "per-image loop, 18 inputs per forward"),
                                   (True, "per-image, per-input loop")):
         logit_ratio, correct = diffid_per_image_loop(model, x, maps, ratios, one_each)
-        assert np.allclose(table["logit_ratio"].to_numpy(), logit_ratio.numpy(), rtol=1e-4, atol=1e-5)
-        assert (table["correct"].to_numpy() == correct.numpy()).all()
+        assert np.allclose(table["logit_ratio"].to_numpy(), logit_ratio.cpu().numpy(), rtol=1e-4, atol=1e-5)
+        assert (table["correct"].to_numpy() == correct.cpu().numpy()).all()
         anchor = median_time(lambda: diffid_per_image_loop(model, x, maps, ratios, one_each), args.repeats)
         rows += [(f"{what}, chunk_size={c}", anchor_name, anchor, t) for c, t in ours.items()]
 
@@ -86,7 +89,7 @@ def main() -> None:
     perturbed = perturbed_inputs(model, x, maps, ratios)
     floors = {c: median_time(lambda: [model.net(b) for b in perturbed.split(c)], args.repeats)
               for c in map(int, args.chunk_sizes.split(","))}
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, n={args.n}\n")
+    print(f"torch {torch.__version__}, {args.device}, {torch.get_num_threads()} threads, n={args.n}\n")
     print("| what | anchor | anchor s | ours s | speed-up (anchor / ours) | forward passes alone s | "
           "ours / forward passes alone |")
     print("|---|---|---|---|---|---|---|")
@@ -103,12 +106,12 @@ def perturbed_inputs(model, x, maps, ratios) -> torch.Tensor:
     p = h * w
     out = []
     for xi, mi in zip(x, maps):
-        order = torch.from_numpy(np.argsort(-mi.abs().sum(0).flatten().numpy(), kind="stable"))
+        order = torch.from_numpy(np.argsort(-mi.abs().sum(0).flatten().cpu().numpy(), kind="stable")).to(x.device)
         xn = model.normalise(xi[None])[0].flatten(1)
         for r in ratios:
             k = math.floor(r * p + 0.5)
             for removed in (order[p - k:], order[:k]):
-                kept = torch.ones(p, dtype=torch.bool)
+                kept = torch.ones(p, dtype=torch.bool, device=x.device)
                 kept[removed] = False
                 xp = xn.clone()
                 xp[:, ~kept] = xn[:, kept].mean()

@@ -31,7 +31,7 @@ IMAGE_META = {"modality": "image", "num_classes": 10, "classes": [str(i) for i i
 
 def masked_batch(model, x, lam, q, seed=0):
     """The N·q (input, keep) pairs that the smoothed classifier evaluates, materialised."""
-    s = quasi_random_masks(model.num_features(x), q, lam, seed)
+    s = quasi_random_masks(model.num_features(x), q, lam, seed).to(x.device)
     return x.repeat_interleave(q, dim=0), s.repeat(x.shape[0], 1)
 
 
@@ -75,16 +75,18 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--chunk-size", type=int, default=64, help="the config's chunk_size")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (the default run's jobs use 1)")
+    parser.add_argument("--device", default="cpu")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     q, lam, chunk = 64, 0.25, args.chunk_size
     models = {
-        "resnet": build_model("resnet", IMAGE_META, {"width": 16}).eval(),
-        "vit": build_model("vit", IMAGE_META, {"num_layers": 3, "num_heads": 4, "hidden_dim": 64, "mlp_dim": 128}).eval(),
+        "resnet": build_model("resnet", IMAGE_META, {"width": 16}).eval().to(args.device),
+        "vit": build_model("vit", IMAGE_META, {"num_layers": 3, "num_heads": 4, "hidden_dim": 64, "mlp_dim": 128})
+        .eval().to(args.device),
     }
-    x = torch.rand(args.n, 3, 32, 32)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, n={args.n}, chunk_size={chunk}\n")
+    x = torch.rand(args.n, 3, 32, 32).to(args.device)
+    print(f"torch {torch.__version__}, {args.device}, {torch.get_num_threads()} threads, n={args.n}, chunk_size={chunk}\n")
     print("| what | anchor | anchor s | ours s | ours / anchor |")
     print("|---|---|---|---|---|", flush=True)
     rows = Rows()
@@ -101,6 +103,7 @@ def main() -> None:
 
     bert, ids = text_model()
     if bert is not None:
+        bert, ids = bert.to(args.device), ids.to(args.device)
         smoothed = SmoothedClassifier(bert, lam, q=q, chunk_size=chunk)
         xs, keep = masked_batch(bert, ids, lam, q)
         ours = median_time(lambda: smoothed.certify(ids), 1)
@@ -111,7 +114,7 @@ def main() -> None:
     model = models["resnet"]
     n_attack = 4
     xa = x[:n_attack]
-    alpha = (torch.rand(n_attack, 64, generator=torch.Generator().manual_seed(1)) < 0.25).float()
+    alpha = (torch.rand(n_attack, 64, generator=torch.Generator().manual_seed(1)) < 0.25).float().to(args.device)
     allowed = alpha == 0
     smoothed = SmoothedClassifier(model, lam, q=q, chunk_size=chunk)
     options = {"iterations": 2, "candidates": 8, "seed": 0}
