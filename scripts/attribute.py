@@ -1,4 +1,6 @@
-"""Attribute the λ = 1 model's predictions on the evaluation subset with one method."""
+"""Attribute the λ = 1 model's predictions on the evaluation subset with one method, then score the
+attributions (deletion/insertion AUCs; on images DiffID and the ground-truth scores) in the same
+process, so the model and data are loaded once."""
 
 from pathlib import Path
 
@@ -8,6 +10,7 @@ from attrib.attribution import METHODS, build_method
 from attrib.data import images_as_float, load_split
 from attrib.evalset import load_model_and_eval_set
 from attrib.features import upsample_keep
+from attrib.metrics import attribution_scores
 from attrib.models import chunked_logits
 from attrib.runtime import atomic_save, resolve_device, setup
 
@@ -35,16 +38,28 @@ if result.map is not None:
     magnitude = result.map.detach().abs().sum(dim=1).to(torch.float16).cpu()
 elif model.modality == "image":  # feature-level methods: each patch's score on its pixels
     magnitude = upsample_keep(result.features.detach().abs(), x.shape[-1], model.patch)[:, 0].half().cpu()
+features = result.features.detach().cpu()
 atomic_save(
     {
         "method": name,
         "options": options,
-        "features": result.features.detach().cpu(),
+        "features": features,
         "map": pixel_map,  # signed, summed over channels: (N, H, W)
         "magnitude": magnitude,  # |map| summed over channels, what DiffID ranks: (N, H, W)
         "target": target.cpu(),  # the class explained, which the scores use
         "label": evalset.labels.cpu(),
     },
-    sm.output[0],
+    sm.output.attribution,
 )
 log.info("attributed %d inputs with %s (%s)", len(pred), sm.wildcards.method, name)
+
+scores = attribution_scores(model, x, features.float().to(device), None if magnitude is None else magnitude.float().to(device),
+                            target, masks=evalset.masks, curve_steps=sm.params.curves["steps"],
+                            curve_baseline=sm.params.curves["baseline"], chunk_size=sm.params.chunk_size)
+labels = dict(dataset=sm.wildcards.dataset, model=sm.wildcards.model, method=sm.wildcards.method, registry=name,
+              recalibrate=bool(options.get("recalibrate", False)))
+for kind, table in scores.items():
+    for key, value in reversed(labels.items()):
+        table.insert(0, key, value)
+    table.to_csv(sm.output[kind], index=False)
+log.info("scored %s: %s", sm.wildcards.method, ", ".join(f"{len(t)} {kind} rows" for kind, t in scores.items()))

@@ -7,6 +7,7 @@ from sklearn.metrics import roc_auc_score
 
 from attrib.features import apply_removal, filler
 from attrib.metrics import (
+    attribution_scores,
     curve_auc,
     deletion_insertion_curves,
     diffid,
@@ -305,3 +306,33 @@ def test_mask_auc_matches_sklearn_with_ties():
         else:
             assert np.isnan(ours[i])
     assert checked >= 20
+
+
+def test_attribution_scores_per_modality():
+    """The attribute job's tables: images get all three (ground truth where masks exist), text
+    only its [MASK] curves; each table equals the metric computed on its own."""
+    model = small_cnn(seed=4)
+    g = torch.Generator().manual_seed(5)
+    x, magnitude, features = torch.rand(3, 3, 8, 8, generator=g), torch.rand(3, 8, 8, generator=g), torch.rand(3, 16, generator=g)
+    mask = torch.rand(3, 8, 8, generator=g) < 0.5
+    scores = attribution_scores(model, x, features, magnitude, None, masks=mask, curve_steps=4,
+                                curve_baseline="blur", chunk_size=7)
+    assert np.allclose(scores["diffid"]["logit_ratio"], diffid(model, x, magnitude.unsqueeze(1))["logit_ratio"])
+    want = curve_auc(deletion_insertion_curves(model, x, features, steps=4, baseline="blur"))
+    assert np.allclose(scores["deletion_insertion"]["auc"], want["auc"])
+    assert set(scores["deletion_insertion"]["baseline"]) == {"blur"}
+    assert scores["ground_truth"]["mask_auc"].tolist() == pytest.approx(mask_auc(features, mask, 2).tolist())
+    no_masks = attribution_scores(model, x, features, magnitude, None, curve_steps=4, curve_baseline="black",
+                                  chunk_size=7)
+    assert no_masks["ground_truth"].empty and list(no_masks["ground_truth"].columns) == list(scores["ground_truth"].columns)
+
+    from attrib.models.text import TextCNN
+
+    torch.manual_seed(0)
+    meta = {"num_classes": 3, "pad_id": 0, "mask_id": 1, "special_ids": [2], "vocab_size": 20}
+    text = TextCNN(meta, dim=8, channels=6, kernel=3).eval()
+    ids = torch.tensor([[2, 5, 7, 9, 2, 0], [2, 11, 4, 2, 0, 0]])
+    text_scores = attribution_scores(text, ids, torch.rand(2, 6, generator=g), None, None, curve_steps=3,
+                                     curve_baseline="black", chunk_size=4)
+    assert set(text_scores["deletion_insertion"]["baseline"]) == {"mask_token"}
+    assert text_scores["diffid"].empty and text_scores["ground_truth"].empty

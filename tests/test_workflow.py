@@ -36,7 +36,7 @@ def test_snakefmt_check_is_clean():
 def test_default_dry_run_has_every_stage(tmp_path):
     out = snakemake("-n", "--cores", "2", cwd=tmp_path)
     assert out.returncode == 0, out.stdout + out.stderr
-    for rule in ("prepare", "finetune", "attribute", "score_attribution", "certify_accuracy", "ablate_patches",
+    for rule in ("prepare", "finetune", "attribute", "certify_accuracy", "ablate_patches",
                  "ablate_lime", "ablate_topk", "figure_training", "figure_faithfulness",
                  "figure_certified_accuracy", "figure_missingness", "figure_missingness_topk",
                  "figure_missingness_text", "figure_attribution_examples",
@@ -58,7 +58,7 @@ def test_paper_dry_run_without_data(tmp_path):
             rule = line.split()[1].rstrip(":")
         elif line.strip().startswith("resources:"):
             (gpu_rules if "gpu=1" in line else cpu_rules).add(rule)
-    assert gpu_rules == {"finetune", "attribute", "score_attribution", "certify_accuracy", "ablate_patches",
+    assert gpu_rules == {"finetune", "attribute", "certify_accuracy", "ablate_patches",
                          "mus_explain", "certify_stability", "attack_stability", "ablate_lime", "ablate_topk",
                          "smug", "smug_evaluate"}
     assert {"prepare", "download_weights", "figure_training"} <= cpu_rules

@@ -283,6 +283,32 @@ def ground_truth_table(features: torch.Tensor, mask: torch.Tensor, patch: int) -
     })
 
 
+def attribution_scores(model, x: torch.Tensor, features: torch.Tensor, magnitude: torch.Tensor | None, target, *,
+                       masks: torch.Tensor | None = None, curve_steps: int, curve_baseline: str,
+                       chunk_size: int) -> dict[str, pd.DataFrame]:
+    """Every score of one method's attributions, as the attribute stage writes them.
+
+    ``deletion_insertion``: per-image curve AUCs (images: ``curve_baseline``; text: the model's
+    [MASK] removal). Images only: ``diffid`` on the pixel ``magnitude`` map (N, H, W) and, where
+    ground-truth ``masks`` exist, ``ground_truth`` (pointing, relevance mass, mask AUC); empty
+    tables with their columns otherwise, so every (dataset, model, method) has the same files.
+    """
+    image = model.modality == "image"
+    baseline = curve_baseline if image else None
+    curves = deletion_insertion_curves(model, x, features, target, steps=curve_steps, baseline=baseline,
+                                       chunk_size=chunk_size)
+    scores = {
+        "deletion_insertion": curve_auc(curves).assign(baseline=baseline or "mask_token"),
+        "diffid": pd.DataFrame(columns=["image", "game", "ratio", "logit_ratio", "correct"]),
+        "ground_truth": pd.DataFrame(columns=["image", "pointing", "relevance_mass", "mask_auc"]),
+    }
+    if image:
+        scores["diffid"] = diffid(model, x, magnitude.unsqueeze(1), target, chunk_size=chunk_size)
+        if masks is not None:
+            scores["ground_truth"] = ground_truth_table(features, masks, model.patch)
+    return scores
+
+
 SALIENCY_THRESHOLDS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9)
 SALIENCY_MIN_AREA = 0.05
 
