@@ -20,6 +20,7 @@ import json, sys
 from snakemake.cli import main
 
 sys.argv = ["snakemake", "-s", sys.argv[1], "-n", "--quiet", "--cores", "1", *sys.argv[3:]]
+code = 0
 try:
     main()
 except SystemExit as exit:
