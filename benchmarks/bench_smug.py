@@ -74,7 +74,7 @@ def compare(title, model, x, *, window, top_k, n_steps, z3_timeout, milp_timeout
     target = model(x).argmax(1)
     encoding, _, _ = smug.encode_inputs(model, x, target, window=window, top_k=top_k, n_steps=n_steps,
                                         gamma=gamma)
-    times = {backend: [] for backend in smug.BACKENDS}
+    times = {backend: [] for backend in smug.SMUG_BACKENDS}
     agree, proven, outcomes = True, True, []
     for program in encoding.programs:
         (fast,) = smug.solve(program, "milp", timeout_s=milp_timeout)

@@ -45,6 +45,15 @@ def test_default_and_paper_configs_are_valid(default_config, paper_config):
         (lambda c: c["certify"].update(lambdas=[0.01]), "certify.lambdas[0]", "below 1/q"),
         (lambda c: c["certify"]["samples"].update(digitz=3), "certify.samples.digitz", "no such dataset"),
         (lambda c: c["certify"]["attack"].update(modes=["soft", "hard"]), "certify.attack.modes[1]", "is not one of"),
+        (lambda c: c["datasets"]["digits"]["options"].pop("placements"), "datasets.digits.options",
+         "missing option 'placements'"),
+        (lambda c: c["smug"]["models"].update(alexnet={}), "smug.models.alexnet", "unknown model"),
+        (lambda c: c["smug"]["models"].update(roberta={}), "smug.models.roberta", "not trained on any dataset"),
+        (lambda c: c["smug"]["models"]["resnet"].update(windw=2), "smug.models.resnet", "unknown option(s) ['windw']"),
+        (lambda c: c["smug"]["models"]["resnet"].update(backend="cplex"), "smug.models.resnet.backend",
+         "'cplex' is not one of ['milp', 'z3']"),
+        (lambda c: c["smug"]["models"]["resnet"].update(gamma=1), "smug.models.resnet.gamma", "must lie in [0, 1)"),
+        (lambda c: c["smug"].update(compare=["gradcam"]), "smug.compare[0]", "not a label under attribute.methods"),
     ],
 )
 def test_bad_config_names_the_key(default_config, edit, key, words):

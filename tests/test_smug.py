@@ -169,7 +169,7 @@ def test_both_backends_reach_the_brute_force_optimum(seed):
     layer, enc, _ = encoded(model, x, window=3, top_k=60, gamma=0.5)  # 9 windows: 512 masks
     for i, program in enumerate(enc.programs):
         want = brute_force_minimum(program)
-        for backend in smug.BACKENDS:
+        for backend in smug.SMUG_BACKENDS:
             (solution,) = smug.solve(program, backend)
             assert solution.status == "optimal" and solution.proven
             assert solution.objective == want
@@ -183,7 +183,7 @@ def test_backends_agree_on_text_and_on_further_solutions():
     model, ids = textcnn(1), token_ids(1)
     _, enc, _ = encoded(model, ids, top_k=8, gamma=0.3)
     for program in enc.programs:
-        by_backend = {b: smug.solve(program, b, num_solutions=3) for b in smug.BACKENDS}
+        by_backend = {b: smug.solve(program, b, num_solutions=3) for b in smug.SMUG_BACKENDS}
         objectives = {b: [s.objective for s in sols] for b, sols in by_backend.items()}
         assert objectives["milp"] == objectives["z3"] and len(objectives["z3"]) == 3
         assert objectives["z3"] == sorted(objectives["z3"])  # each later mask is the next best
@@ -200,7 +200,7 @@ def test_asking_for_more_masks_than_exist_stops_at_unsat():
     (program,) = enc.programs
     feasible = sum(program.satisfied(np.array([True, a, b, True, True, True]))
                    for a, b in itertools.product([False, True], repeat=2))
-    for backend in smug.BACKENDS:
+    for backend in smug.SMUG_BACKENDS:
         solutions = smug.solve(program, backend, num_solutions=10)
         assert len(solutions) == feasible
         assert all(s.status == "optimal" for s in solutions)
@@ -211,7 +211,7 @@ def test_a_timeout_returns_a_flagged_mask_that_keeps_the_neurons_active():
     x = torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(3))
     _, enc, _ = encoded(model, x, window=2, top_k=3000, gamma=0.3)
     (program,) = enc.programs
-    for backend in smug.BACKENDS:
+    for backend in smug.SMUG_BACKENDS:
         (solution,) = smug.solve(program, backend, timeout_s=0.001)
         assert solution.status in ("timeout", "fallback") and not solution.proven
         assert solution.mask.any() and program.satisfied(solution.mask)  # never a silent all-zero mask

@@ -41,19 +41,6 @@ def saliency_orderings(
     return torch.sort(scores, dim=1, descending=True, stable=True).indices
 
 
-REVERSE_SUFFIX = "_reverse"
-
-
-def parse_order(name: str) -> tuple[str | None, bool]:
-    """An order's name -> (attribution method label or None for random, most important first?).
-    ``saliency`` ranks by the saliency method, ``saliency_reverse`` least salient first."""
-    if name == "random":
-        return None, True
-    if name.endswith(REVERSE_SUFFIX):
-        return name[: -len(REVERSE_SUFFIX)], False
-    return name, True
-
-
 def ranks(order: torch.Tensor) -> torch.Tensor:
     """Inverse permutations: rank[i, order[i, j]] = j, so step k keeps features with rank ≥ k."""
     positions = torch.arange(order.shape[1], device=order.device).expand_as(order)

@@ -5,7 +5,9 @@
 ``features`` (N, p): the mean |map| per patch for gradient methods, the native signed score per
 feature for perturbation methods (occlusion, feature ablation, LIME, Kernel SHAP). Text models
 have no pixel map: gradient methods attribute the keep-mask α ∈ [0,1]^L at α = 1, and features
-are |attribution| of α, zero at non-feature positions. Adding a method is one registry entry.
+are |attribution| of α, zero at non-feature positions. Adding a method is one registry entry
+here plus one in ``attrib.catalogue.METHODS`` (the data it explains, its option names), which
+the workflow reads without importing torch.
 Every method takes ``chunk_size``, the number of model inputs (images, perturbed copies or
 interpolation points) per forward/backward pass, which bounds memory. See
 ``shared/spec/attribution.md``.
@@ -66,7 +68,6 @@ class AttributionMethod:
     through captum's global random generators set ``uses_global_rng`` and take a ``seed``.
     """
 
-    modalities: tuple[str, ...] = ("image", "text")
     defaults: dict = {"chunk_size": 64}
     uses_global_rng = False
 
@@ -471,7 +472,6 @@ class PathAttribution(AttributionMethod):
 class IntGradSG(PathAttribution):
     """References x + N(0, σ²) clamped to [0, 1]; σ = 0.15 · (max − min) of the [0, 1] range."""
 
-    modalities = ("image",)
     reference = "noise"
     defaults = {**PathAttribution.defaults, "bg_size": 10, "sigma": 0.15, "seed": 0}
 
@@ -483,7 +483,6 @@ class IntGradSG(PathAttribution):
 class IntGradUniform(PathAttribution):
     """References drawn uniformly from the [0, 1] input range."""
 
-    modalities = ("image",)
     reference = "uniform"
     defaults = {**PathAttribution.defaults, "bg_size": 10, "seed": 0}
 
@@ -495,7 +494,6 @@ class ExpectedGradients(PathAttribution):
     """Expected gradients: references drawn (with replacement) from ``references`` — training
     images, given as an option or as ``baselines`` at attribute time — and α uniform per point."""
 
-    modalities = ("image",)
     reference = "data"
     random_alpha = True
     defaults = {**PathAttribution.defaults, "bg_size": 10, "seed": 0, "references": None}
@@ -566,11 +564,6 @@ METHODS: dict[str, type[AttributionMethod]] = {
     "smug_base": SmugBase,
     "smug": Smug,
 }
-
-
-def method_modalities(name: str) -> tuple[str, ...]:
-    """The data a registered method can explain (path variants with random images: images only)."""
-    return METHODS[name].modalities
 
 
 def path_family(name: str) -> str | None:

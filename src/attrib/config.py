@@ -1,7 +1,8 @@
 """Config validation: a JSON schema first, then the names against the package registries.
 
 Runs before any job starts, so a typo stops the run with a message naming the key instead
-of failing an hour into training.
+of failing an hour into training. The registries' facts come from ``attrib.catalogue``: the
+Snakefile validates the config on every parse, which must not import torch.
 """
 
 from __future__ import annotations
@@ -10,6 +11,20 @@ from pathlib import Path
 
 import jsonschema
 import yaml
+
+from attrib.catalogue import (
+    DATASETS,
+    MASK_METHODS,
+    METHODS,
+    MODELS,
+    SMUG_BACKENDS,
+    SMUG_DEFAULTS,
+    dataset_option_errors,
+    model_modality,
+    parse_order,
+    source_modality,
+    supports_removal,
+)
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
 
@@ -50,10 +65,6 @@ METHOD_SELECTORS = ("method", "datasets")
 
 def registry_errors(config: dict) -> list[str]:
     """Names that the schema cannot know: datasets, models, methods, removal modes."""
-    from attrib.attribution import METHODS
-    from attrib.data import DATASETS, option_errors, source_modality
-    from attrib.models import MODELS, model_modality
-
     messages = []
     for ds_name, ds in config["datasets"].items():
         if ds["source"] not in DATASETS:
@@ -65,7 +76,7 @@ def registry_errors(config: dict) -> list[str]:
         options = dict(ds["options"])
         if ds["source"] == "tweeteval":
             options.setdefault("raw_dir", "<set by the download rule>")
-        for problem in option_errors(ds["source"], options):
+        for problem in dataset_option_errors(ds["source"], options):
             messages.append(f"config key datasets.{ds_name}.options: {problem}")
         for i, model in enumerate(ds["models"]):
             where = f"datasets.{ds_name}.models[{i}]"
@@ -93,11 +104,11 @@ def registry_errors(config: dict) -> list[str]:
                 f"config key attribute.methods.{label}: unknown method {name!r}; known: {sorted(METHODS)}"
             )
             continue
-        unknown = set(options) - set(METHOD_SELECTORS) - set(METHODS[name].defaults)
+        unknown = set(options) - set(METHOD_SELECTORS) - set(METHODS[name].options)
         if unknown:
             messages.append(
                 f"config key attribute.methods.{label}: {name} has no options {sorted(unknown)}; "
-                f"it takes {sorted(METHODS[name].defaults)}"
+                f"it takes {sorted(METHODS[name].options)}"
             )
         for ds_name in options.get("datasets", []):
             if ds_name not in config["datasets"]:
@@ -105,17 +116,12 @@ def registry_errors(config: dict) -> list[str]:
                     f"config key attribute.methods.{label}.datasets: unknown dataset {ds_name!r}; "
                     f"configured: {sorted(config['datasets'])}"
                 )
-    from attrib.smug import config_errors as smug_config_errors
-
-    return messages + certify_errors(config) + ablate_errors(config) + smug_config_errors(config)
+    return messages + certify_errors(config) + ablate_errors(config) + smug_errors(config)
 
 
 def ablate_errors(config: dict) -> list[str]:
     """The ablate section: conditions name trained models and their removal modes; orders name
     configured attribution methods; the ordering source is a known model."""
-    from attrib.ablation import parse_order
-    from attrib.models import MODELS, model_modality, supports_removal
-
     messages = []
     ablate = config["ablate"]
     used = {m for ds in config["datasets"].values() for m in ds["models"]}
@@ -149,8 +155,6 @@ def ablate_errors(config: dict) -> list[str]:
 
 def certify_errors(config: dict) -> list[str]:
     """MuS experiment names: methods, the attacked method and λs, datasets of the sample sizes."""
-    from attrib.mus_explain import MASK_METHODS
-
     spec, messages = config["certify"], []
     known = sorted(MASK_METHODS) + sorted(config["attribute"]["methods"])
     for method in spec["methods"]:
@@ -177,6 +181,32 @@ def certify_errors(config: dict) -> list[str]:
         for name in sizes:
             if name not in config["datasets"]:
                 messages.append(f"config key certify.{where}.{name}: no such dataset; known: {sorted(config['datasets'])}")
+    return messages
+
+
+def smug_errors(config: dict) -> list[str]:
+    """Problems of the ``smug:`` section that its schema cannot see."""
+    section = config.get("smug")
+    if not section:
+        return []
+    messages = []
+    used = {m for ds in config["datasets"].values() for m in ds["models"]}
+    for name, options in section["models"].items():
+        where = f"config key smug.models.{name}"
+        if name not in MODELS:
+            messages.append(f"{where}: unknown model; known: {sorted(MODELS)}")
+        elif name not in used:
+            messages.append(f"{where}: model {name!r} is not trained on any dataset")
+        unknown = sorted(set(options) - set(SMUG_DEFAULTS))
+        if unknown:
+            messages.append(f"{where}: unknown option(s) {unknown}; known: {sorted(SMUG_DEFAULTS)}")
+        if options.get("backend", SMUG_DEFAULTS["backend"]) not in SMUG_BACKENDS:
+            messages.append(f"{where}.backend: {options['backend']!r} is not one of {list(SMUG_BACKENDS)}")
+        if not 0 <= float(options.get("gamma", 0.0)) < 1:
+            messages.append(f"{where}.gamma: must lie in [0, 1), got {options['gamma']}")
+    for i, label in enumerate(section["compare"]):
+        if label not in config["attribute"]["methods"]:
+            messages.append(f"config key smug.compare[{i}]: {label!r} is not a label under attribute.methods")
     return messages
 
 

@@ -12,9 +12,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-PIXEL_REMOVAL_MODES = ("black", "mean", "patch_color", "noise", "blur")
-IMAGE_REMOVAL_MODES = PIXEL_REMOVAL_MODES + ("drop",)
-TEXT_REMOVAL_MODES = ("mask_token", "delete")  # delete: attention models only
+from attrib.catalogue import IMAGE_REMOVAL_MODES
 
 
 def grid_size(image_size: int, patch: int) -> int:

@@ -12,7 +12,8 @@ import torch
 
 from attrib.mus import SmoothedClassifier, certified_flips, sparsity_search, stability_table, top_fraction_masks
 from attrib.mus_attack import box_attack
-from attrib.mus_explain import MASK_METHODS, explain_masks
+from attrib.catalogue import MASK_METHODS
+from attrib.mus_explain import explain_masks
 
 ATTACK_DIRECTIONS = ("incremental", "decremental")
 

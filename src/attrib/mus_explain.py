@@ -13,14 +13,7 @@ import math
 import torch
 
 from attrib.attribution import weighted_linear_fit
-
-MASK_METHODS = {
-    "vgrad": {},
-    "igrad": {"n_steps": 32},
-    "shap": {"n_background": 100, "n_samples": 48},
-    "lime": {"n_samples": 100, "kernel_width": 0.25, "ridge": 1.0},
-}
-"""Mask-space methods and their default options (the spec's settings)."""
+from attrib.catalogue import MASK_METHODS
 
 
 def target_probability(model, x, target, removal=None):

@@ -33,20 +33,9 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 from torch import nn
 from tqdm.auto import tqdm
 
-BACKENDS = ("milp", "z3")
+from attrib.catalogue import SMUG_BACKENDS, SMUG_DEFAULTS
+
 NEURON_SCORES = ("intgrad", "gradient", "activation")
-SMUG_DEFAULTS = {
-    "backend": "milp",
-    "window": 2,  # images: side of a mask window in pixels (text: always one token)
-    "top_k": 500,
-    "gamma": 0.0,
-    "scores": "intgrad",
-    "n_steps": 32,
-    "timeout_s": 10.0,
-    "num_solutions": 1,
-    "combine": "max",
-    "margin": 1e-5,
-}
 
 
 @dataclass
@@ -375,8 +364,8 @@ def solve(program: Program, backend: str = "milp", *, timeout_s: float = 10.0, n
     """Up to ``num_solutions`` distinct masks, best first (each later one excludes the earlier
     ones by a blocking constraint); fewer when no other mask satisfies the constraints.
     ``timeout_s`` bounds each solve; ``margin`` turns the strict > into ≥ for HiGHS."""
-    if backend not in BACKENDS:
-        raise ValueError(f"unknown SMUG backend {backend!r}; expected one of {BACKENDS}")
+    if backend not in SMUG_BACKENDS:
+        raise ValueError(f"unknown SMUG backend {backend!r}; expected one of {SMUG_BACKENDS}")
     solutions: list[Solution] = []
     for _ in range(int(num_solutions)):
         previous = [s.mask for s in solutions]
@@ -494,34 +483,6 @@ def solution_record(program: Program, solution: Solution, backend: str) -> dict:
             "kept": solution.objective, "total": total, "kept_fraction": solution.objective / max(total, 1.0),
             "variables": int(program.free.sum()), "neurons": len(program.activation),
             "constraints": int(program.constrained.sum())}
-
-
-def config_errors(config: dict) -> list[str]:
-    """Problems of a pipeline config's ``smug:`` section that its schema cannot see."""
-    from attrib.models import MODELS
-
-    section = config.get("smug")
-    if not section:
-        return []
-    messages = []
-    used = {m for ds in config["datasets"].values() for m in ds["models"]}
-    for name, options in section["models"].items():
-        where = f"config key smug.models.{name}"
-        if name not in MODELS:
-            messages.append(f"{where}: unknown model; known: {sorted(MODELS)}")
-        elif name not in used:
-            messages.append(f"{where}: model {name!r} is not trained on any dataset")
-        unknown = sorted(set(options) - set(SMUG_DEFAULTS))
-        if unknown:
-            messages.append(f"{where}: unknown option(s) {unknown}; known: {sorted(SMUG_DEFAULTS)}")
-        if options.get("backend", SMUG_DEFAULTS["backend"]) not in BACKENDS:
-            messages.append(f"{where}.backend: {options['backend']!r} is not one of {list(BACKENDS)}")
-        if not 0 <= float(options.get("gamma", 0.0)) < 1:
-            messages.append(f"{where}.gamma: must lie in [0, 1), got {options['gamma']}")
-    for i, label in enumerate(section["compare"]):
-        if label not in config["attribute"]["methods"]:
-            messages.append(f"config key smug.compare[{i}]: {label!r} is not a label under attribute.methods")
-    return messages
 
 
 def explain_in_chunks(model, inputs: torch.Tensor, target: torch.Tensor, *, chunk_size: int = 64,

@@ -11,12 +11,15 @@ os.environ.update(
 )
 sys.path.insert(0, SRC)
 
-from attrib.ablation import parse_order
-from attrib.attribution import method_modalities
+# Parsing runs twice in every cluster job: import only what needs no torch (attrib.catalogue).
+from attrib.catalogue import (
+    MASK_METHODS,
+    method_modalities,
+    parse_order,
+    source_modality,
+    supports_removal,
+)
 from attrib.config import METHOD_SELECTORS, lambda_label, load_schema, validate_config
-from attrib.data import source_modality
-from attrib.mus_explain import MASK_METHODS
-from attrib.models import supports_removal
 
 validate_config(
     config,

@@ -3,7 +3,9 @@
 ``build_dataset`` runs a registered builder and writes ``train.pt``, ``val.pt``, ``test.pt``
 (``torch.save`` of dicts, see docs/INTERFACES.md) and ``meta.json``. A builder is a function
 ``builder(*, seed, <options>) -> (splits, meta)``; its keyword parameters *are* its options,
-so a misspelt or missing option in the config fails here, before any work is done.
+so a misspelt or missing option in the config fails here, before any work is done. Each
+source's modality and options are in ``attrib.catalogue.DATASETS`` (read without torch);
+``build_dataset`` writes that modality into the meta.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 import torch
+
+from attrib import catalogue
 
 SPLITS = ("train", "val", "test")
 
@@ -43,23 +47,6 @@ DATASETS: dict[str, LazyBuilder] = {
     "tweeteval": LazyBuilder("attrib.data.text", "build_tweeteval"),
     "imagenet": LazyBuilder("attrib.data.imagenet", "build"),
 }
-
-MODALITY = {"digits": "image", "imagenet": "image", "tweets": "text", "tweeteval": "text"}
-
-
-def source_modality(source: str) -> str:
-    """"image" or "text": which models a dataset can feed."""
-    return MODALITY[source]
-
-
-def option_errors(source: str, options: dict[str, Any]) -> list[str]:
-    """Unknown and missing builder options, checked before any job starts."""
-    params = {k: p for k, p in inspect.signature(DATASETS[source]).parameters.items() if k not in ("seed", "tokenizer_dir")}
-    unknown = sorted(set(options) - set(params))
-    missing = sorted(k for k, p in params.items() if p.default is inspect.Parameter.empty and k not in options)
-    errors = [f"unknown option {k!r} (accepted: {sorted(params)})" for k in unknown]
-    return errors + [f"missing option {k!r}" for k in missing]
-
 
 def _call_builder(source: str, options: dict[str, Any], seed: int, tokenizer_dir) -> tuple[dict, dict]:
     """Check options against the builder's signature so config errors name the dataset."""
@@ -94,7 +81,8 @@ def build_dataset(
     """Build ``source`` with ``options`` and write it to ``out_dir``; returns the meta dict."""
     splits, meta = _call_builder(source, dict(options or {}), seed, tokenizer_dir)
     sizes = {name: len(splits[name]["y"]) for name in SPLITS}
-    meta = {**meta, "source": source, "seed": seed, "options": dict(options or {}), "sizes": sizes}
+    meta = {**meta, "modality": catalogue.source_modality(source), "source": source, "seed": seed,
+            "options": dict(options or {}), "sizes": sizes}
     if meta["modality"] == "image":
         # The `mean` removal mode fills with the training colour; fall back to all stored images
         # when a paper-scale run stores no training split.

@@ -175,5 +175,5 @@ def build(
             "mask": torch.from_numpy(rendered["mask"][lo:hi].copy()),
             "source": torch.from_numpy(order[lo:hi].astype(np.int64)),
         }
-    meta = {"modality": "image", "num_classes": 10, "classes": CLASSES, "image_size": image_size, "patch": patch}
+    meta = {"num_classes": 10, "classes": CLASSES, "image_size": image_size, "patch": patch}
     return splits, meta

@@ -97,7 +97,6 @@ def build(
     )
     splits = {name: _load([pools[name][i] for i in idx], transform, image_size) for name, idx in chosen.items()}
     meta = {
-        "modality": "image",
         "num_classes": len(wnids),
         "classes": class_names(base, wnids),
         "wnids": wnids,

