@@ -11,6 +11,7 @@ import torch
 
 from attrib.ablation import patch_ablation, random_orderings
 from attrib.attribution import METHODS, build_method
+from attrib.catalogue import method_modalities
 from attrib.finetune import Schedule, train
 from attrib.metrics import diffid
 from attrib.models import build_model
@@ -82,7 +83,7 @@ def test_training_steps_run_on_the_gpu_and_lower_the_loss(model_name, tmp_path):
 @pytest.mark.parametrize("model_name", ["resnet", "vit"])
 @pytest.mark.parametrize("method", sorted(set(METHODS) - SKIPPED))
 def test_every_image_method_agrees_across_devices(model_name, method):
-    if "image" not in METHODS[method].modalities:
+    if "image" not in method_modalities(method):
         pytest.skip(f"{method} does not explain images")
     cpu_model, gpu_model = pair(model_name)
     x = images()
