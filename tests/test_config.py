@@ -45,6 +45,10 @@ def test_default_and_paper_configs_are_valid(default_config, paper_config):
         (lambda c: c["certify"].update(lambdas=[0.01]), "certify.lambdas[0]", "below 1/q"),
         (lambda c: c["certify"]["samples"].update(digitz=3), "certify.samples.digitz", "no such dataset"),
         (lambda c: c["certify"]["attack"].update(modes=["soft", "hard"]), "certify.attack.modes[1]", "is not one of"),
+        (lambda c: c["models"]["vit"]["options"].update(removal="dorp"), "models.vit.options",
+         "removal 'dorp' is not a removal mode of 'vit'"),
+        (lambda c: c["models"]["resnet"]["options"].update(removal="drop"), "models.resnet.options",
+         "no option 'removal'"),
     ],
 )
 def test_bad_config_names_the_key(default_config, edit, key, words):

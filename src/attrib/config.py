@@ -52,7 +52,7 @@ def registry_errors(config: dict) -> list[str]:
     """Names that the schema cannot know: datasets, models, methods, removal modes."""
     from attrib.attribution import METHODS
     from attrib.data import DATASETS, option_errors, source_modality
-    from attrib.models import MODELS, model_modality
+    from attrib.models import MODELS, model_modality, model_option_errors
 
     messages = []
     for ds_name, ds in config["datasets"].items():
@@ -83,9 +83,12 @@ def registry_errors(config: dict) -> list[str]:
                 f"config key datasets.{ds_name}.tokenizer: a text dataset needs the name of the model "
                 f"whose tokenizer it uses, got {ds.get('tokenizer')!r}"
             )
-    for name in config["models"]:
+    for name, spec in config["models"].items():
         if name not in MODELS:
             messages.append(f"config key models.{name}: unknown model; known: {sorted(MODELS)}")
+            continue
+        for problem in model_option_errors(name, spec.get("options")):
+            messages.append(f"config key models.{name}.options: {problem}")
     for label, options in config["attribute"]["methods"].items():
         name = options.get("method", label)
         if name not in METHODS:

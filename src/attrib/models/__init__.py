@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 import torch
 
-from attrib.features import PIXEL_REMOVAL_MODES
+from attrib.features import IMAGE_REMOVAL_MODES, PIXEL_REMOVAL_MODES
 from attrib.models.base import FeatureClassifier, ImageClassifier, chunked_logits
 from attrib.models.text import HFTextClassifier, TextClassifier, TextCNN, bert, hf_from_config, roberta, textcnn
 from attrib.models.vision import ViTClassifier, resnet, resnet50, vit, vit_b_16
@@ -31,6 +31,7 @@ __all__ = [
     "download_weights",
     "load_checkpoint",
     "model_modality",
+    "model_option_errors",
     "supports_removal",
     "save_checkpoint",
 ]
@@ -61,6 +62,20 @@ def supports_removal(name: str, removal: str) -> bool:
     if MODALITY[name] == "text":
         return removal == "mask_token" or (removal == "delete" and name in TOKEN_DELETING)
     return removal in PIXEL_REMOVAL_MODES or (removal == "drop" and name in TOKEN_DROPPING)
+
+
+def model_option_errors(name: str, options: dict[str, Any] | None) -> list[str]:
+    """Problems with a model's ``removal`` option, found before anything is built (config
+    validation); only the ViTs take one, and its value must be a removal mode they support."""
+    options = options or {}
+    if "removal" not in options:
+        return []
+    removal = options["removal"]
+    if name not in TOKEN_DROPPING:
+        return [f"model {name!r} has no option 'removal' (only {sorted(TOKEN_DROPPING)} take one)"]
+    if not isinstance(removal, str) or not supports_removal(name, removal):
+        return [f"removal {removal!r} is not a removal mode of {name!r}; expected one of {IMAGE_REMOVAL_MODES}"]
+    return []
 
 
 def build_model(
