@@ -95,12 +95,14 @@ def main() -> None:
     for name, model in models.items():
         smoothed = SmoothedClassifier(model, lam, q=q, chunk_size=chunk)
         xs, keep = masked_batch(model, x, lam, q)
+        pixels = None  # dropped tokens have no pixel-space equivalent
+        if model.default_removal == "black":
+            with torch.no_grad():
+                pixels = model.normalise(model.remove(xs, keep, "black"))
         ours = certify_time[name] = median_time(lambda: smoothed.certify(x), args.repeats)
         anchor = median_time(lambda: raw_model_calls(model, xs, keep, chunk), args.repeats)
         rows.append((f"certify {args.n} images, {name}, q=64", "model(x, keep) over the N·q masked inputs", anchor, ours))
-        if model.default_removal == "black":  # dropped tokens have no pixel-space equivalent
-            with torch.no_grad():
-                pixels = model.normalise(model.remove(xs, keep, "black"))
+        if pixels is not None:
             anchor = median_time(lambda: raw_network(model, pixels, chunk), args.repeats)
             rows.append((f"certify {args.n} images, {name}, q=64", "bare network on pre-masked pixels", anchor, ours))
     rows.append((f"certify {args.n} images, vit dropping the masked tokens, q=64, λ={lam:g}",

@@ -73,8 +73,11 @@ def certified_accuracy_figure(curve: pd.DataFrame) -> plt.Figure:
         for model, table in models:
             clean = table.groupby("lambda")["clean_accuracy_retained"].first()
             ax.plot(clean.index, clean.to_numpy(), marker="o", label=model)
+        lams = sorted(part["lambda"].unique())
         ax.set(title=f"{dataset}: clean accuracy kept", xlabel="λ", xscale="log",
-               ylabel="clean accuracy / clean accuracy at λ = 1", ylim=(0, 1.05))
+               ylabel="clean acc. / clean acc. at λ = 1", ylim=(0, 1.05))
+        ax.set_xticks(lams, [f"{lam:g}" for lam in lams])
+        ax.minorticks_off()
         ax.legend(fontsize=7)
         for ax in row[len(models):-1]:
             ax.axis("off")
