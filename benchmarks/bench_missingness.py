@@ -54,7 +54,7 @@ def keep_mask_forwards(model, images, keep, removal, chunk_size):
 def padded_to_chunk_max(vit, images, keep, chunk_size):
     """Dropping without length groups: every chunk padded to its longest kept set."""
     for a in range(0, images.shape[0], chunk_size):
-        vit._encode_kept(vit.normalise(images[a:a + chunk_size]), keep[a:a + chunk_size] >= 0.5)
+        vit._encode_kept(vit.normalise(images[a:a + chunk_size]), keep[a:a + chunk_size])
 
 
 def main() -> None:

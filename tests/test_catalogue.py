@@ -135,6 +135,14 @@ def test_models_have_the_catalogued_modality_and_removal_modes(tmp_path):
                 pass
         assert tuple(defined) == entry.removal_modes, (
             f"{name} removes features by {defined}; attrib.catalogue.MODELS says {entry.removal_modes}")
+        takes_removal = True
+        try:
+            build_model(name, metas[entry.modality], {"removal": entry.removal_modes[-1]}, resources=tmp_path,
+                        pretrained=False)
+        except ValueError:
+            takes_removal = False
+        assert takes_removal == entry.removal_option, (
+            f"{name} {'takes' if takes_removal else 'does not take'} a removal option; the catalogue says {entry}")
         with pytest.raises(ValueError, match="is for"):  # the builders check the catalogued modality
             build_model(name, {**metas[entry.modality], "modality": "audio"}, resources=tmp_path, pretrained=False)
 

@@ -54,6 +54,10 @@ def test_default_and_paper_configs_are_valid(default_config, paper_config):
          "'cplex' is not one of ['milp', 'z3']"),
         (lambda c: c["smug"]["models"]["resnet"].update(gamma=1), "smug.models.resnet.gamma", "must lie in [0, 1)"),
         (lambda c: c["smug"].update(compare=["gradcam"]), "smug.compare[0]", "not a label under attribute.methods"),
+        (lambda c: c["models"]["vit"]["options"].update(removal="dorp"), "models.vit.options",
+         "removal 'dorp' is not a removal mode of 'vit'"),
+        (lambda c: c["models"]["resnet"]["options"].update(removal="drop"), "models.resnet.options",
+         "no option 'removal'"),
     ],
 )
 def test_bad_config_names_the_key(default_config, edit, key, words):

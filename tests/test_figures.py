@@ -21,7 +21,25 @@ def test_certified_accuracy_curve_by_hand():
     assert half["clean_accuracy"].iloc[0] == pytest.approx(2 / 3)
     assert curve[curve["lambda"] == 0.25]["certified_accuracy"].tolist() == pytest.approx([0.5] * 5)
     assert half["radius_over_p"].tolist() == pytest.approx([0, 0.125, 0.25, 0.375, 0.5])
+    assert curve["clean_accuracy_retained"].isna().all()  # no λ = 1 to compare with
     certified_accuracy_figure(curve)
+
+
+def test_clean_accuracy_retained_is_relative_to_lambda_one():
+    """Model a keeps 2/4 of its λ = 1 accuracy at λ = ½ (0.5 / 1.0); model b keeps 3/4 (0.375 / 0.5)."""
+    correct = {"a": {1.0: [1, 1, 1, 1, 1, 1, 1, 1], 0.5: [1, 1, 1, 1, 0, 0, 0, 0]},
+               "b": {1.0: [1, 1, 1, 1, 0, 0, 0, 0], 0.5: [1, 1, 1, 0, 0, 0, 0, 0]}}
+    samples = pd.DataFrame([
+        {"dataset": "d", "model": m, "num_features": 4, "lambda": lam, "correct": bool(c), "radius": 0.5}
+        for m, per_lambda in correct.items() for lam, flags in per_lambda.items() for c in flags
+    ])
+    curve = certified_accuracy_curve(samples, points=3)
+    kept = curve.groupby(["model", "lambda"])["clean_accuracy_retained"].first()
+    assert kept.to_dict() == pytest.approx({("a", 0.5): 0.5, ("a", 1.0): 1.0, ("b", 0.5): 0.75, ("b", 1.0): 1.0})
+    two_datasets = pd.concat([curve, curve.assign(dataset="e", model="c")])
+    fig = certified_accuracy_figure(two_datasets)
+    assert len(fig.axes) == 6  # per dataset: two model panels (one blank for e) and the retained panel
+    plt.close(fig)
 
 
 def test_recalibration_pairs_match_vanilla_with_recalibrated():

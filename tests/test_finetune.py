@@ -90,3 +90,31 @@ def test_training_learns_and_resume_is_exact(tmp_path, monkeypatch):
     assert drop_time(resumed_history) == drop_time(history)
     for a, b in zip(full.state_dict().values(), resumed.state_dict().values()):
         assert torch.equal(a, b)
+
+
+def test_vit_with_the_drop_option_fine_tunes_by_dropping_tokens(tmp_path, monkeypatch):
+    """``removal: drop`` reaches masked fine-tuning: every masked batch (training and validation)
+    drops tokens, none is painted black."""
+    import pytest
+
+    from attrib.models import ViTClassifier, build_model
+
+    meta = {"modality": "image", "num_classes": 2, "image_size": 8, "patch": 2}
+    torch.manual_seed(0)
+    model = build_model("vit", meta, {"num_layers": 1, "num_heads": 1, "hidden_dim": 8, "mlp_dim": 8,
+                                      "removal": "drop"})
+    kept_per_image = []
+    dropping = ViTClassifier._forward_dropped
+
+    def spy(self, x, keep):
+        kept_per_image.extend(keep.sum(dim=1).tolist())
+        assert ((keep == 0) | (keep == 1)).all()
+        return dropping(self, x, keep)
+
+    monkeypatch.setattr(ViTClassifier, "_forward_dropped", spy)
+    monkeypatch.setattr(ViTClassifier, "remove", lambda *args: pytest.fail("pixel removal in a dropping ViT"))
+    train(model, _data(32, 0), _data(16, 1), lam=0.5, levels=[1, 0.5], schedule=Schedule(epochs=1, lr=1e-3, batch_size=16),
+          seed=0, device=torch.device("cpu"), state_path=tmp_path / "vit.state", progress=False)
+    # 16 tokens at levels ½ and ¼: round(16·ℓ + u) kept, u ~ U(−1, 1)
+    assert len(kept_per_image) == 2 * 32 + 2 * 2 * 16  # training: 32 images × 2 levels; validation: 2 evaluations
+    assert set(kept_per_image) <= {3.0, 4.0, 5.0, 7.0, 8.0, 9.0}

@@ -1,5 +1,6 @@
 """Model wrappers: removal semantics, ViT token dropping, registry and checkpoints."""
 
+import copy
 import os
 
 os.environ["HF_HUB_OFFLINE"] = "1"  # before transformers / huggingface_hub read it: nothing downloads
@@ -153,9 +154,8 @@ def test_vit_batched_drop_equals_per_image(small_vit):
     g = torch.Generator().manual_seed(3)
     kept = torch.rand(4, 64, generator=g) < torch.tensor([[1.0], [0.5], [0.1], [0.0]])
     assert len(set(kept.sum(1).tolist())) == 4  # different lengths: padding is exercised
-    keep = kept.float() * 0.7  # values >= 0.5 count as kept
     with torch.no_grad():
-        batched = small_vit(x, keep=keep, removal="drop")
+        batched = small_vit(x, keep=kept.float(), removal="drop")
         reference = vit_reference(small_vit, x, kept)
     torch.testing.assert_close(batched, reference, atol=1e-5, rtol=0)
     assert not torch.allclose(batched[1], small_vit(x[1:2])[0], atol=1e-3)
@@ -198,6 +198,104 @@ def test_vit_drop_requires_tokens_as_features():
 def test_drop_only_for_vit(small_resnet):
     with pytest.raises(ValueError, match="ViT"):
         small_resnet(images(1), keep=torch.ones(1, 64), removal="drop")
+
+
+def vit_weighted_reference(model, x, weight):
+    """Keep weights in {0, ½, 1} through torchvision's own encoder: a token of weight 1 (and the
+    class token) enters the sequence twice, one of weight ½ once, so each receives attention in
+    proportion to its weight; copies stay identical layer after layer."""
+    net = model.net
+    out = []
+    for image, w in zip(model.normalise(x), weight):
+        tokens = net._process_input(image.unsqueeze(0))
+        seq = torch.cat([net.class_token, tokens], dim=1) + net.encoder.pos_embedding
+        copies = torch.cat([torch.tensor([2]), (2 * w).round().long()])
+        index = torch.repeat_interleave(torch.arange(len(copies)), copies)
+        out.append(net.heads(net.encoder.ln(net.encoder.layers(seq[:, index]))[:, 0]))
+    return torch.cat(out)
+
+
+def test_vit_partly_kept_tokens_receive_attention_in_proportion(small_vit):
+    x = images(3, seed=4)
+    weight = torch.randint(0, 3, (3, 64), generator=torch.Generator().manual_seed(5)).float() / 2
+    with torch.no_grad():
+        soft = small_vit(x, keep=weight, removal="drop")
+        reference = vit_weighted_reference(small_vit, x, weight)
+        tiny = small_vit(x, keep=torch.where(weight == 0, 0.0, 1e-30 * weight), removal="drop")
+        dropped = small_vit(x, keep=torch.zeros_like(weight), removal="drop")
+    torch.testing.assert_close(soft, reference, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(tiny, dropped, atol=1e-5, rtol=1e-5)  # α → 0 is dropping
+
+
+def test_vit_drop_is_differentiable_in_the_mask(small_vit):
+    """The MuS explainers take ∂/∂α of the model's default removal: with dropping the gradient at
+    α = 1 exists and matches central finite differences (α slightly above 1 is defined too)."""
+    model = copy.deepcopy(small_vit).double()
+    x = images(2, seed=6).double()
+    alpha = torch.ones(2, 64, dtype=torch.float64, requires_grad=True)
+    (grad,) = torch.autograd.grad(model(x, keep=alpha, removal="drop")[:, 3].sum(), alpha)
+    assert grad.abs().sum() > 0
+    h = 1e-6
+    for i in (0, 27, 63):
+        step = torch.zeros(2, 64, dtype=torch.float64)
+        step[:, i] = h
+        with torch.no_grad():
+            up = model(x, keep=1 + step, removal="drop")[:, 3]
+            down = model(x, keep=1 - step, removal="drop")[:, 3]
+        torch.testing.assert_close(grad[:, i], (up - down) / (2 * h), atol=1e-6, rtol=1e-4)
+
+
+def test_vit_removal_option_makes_drop_the_default(small_vit, tmp_path):
+    assert small_vit.default_removal == "black"
+    dropping = build_model("vit", IMAGE_META, {"removal": "drop"})
+    dropping.load_state_dict(small_vit.state_dict())
+    assert dropping.default_removal == "drop" and dropping.options == {"removal": "drop"}
+    x = images(6, seed=2)
+    keep = (torch.rand(6, 64, generator=torch.Generator().manual_seed(2)) < 0.5).float()
+    with torch.no_grad():
+        default = dropping(x, keep=keep)
+        torch.testing.assert_close(default, small_vit(x, keep=keep, removal="drop"), atol=0, rtol=0)
+        torch.testing.assert_close(default, vit_reference(small_vit, x, keep.bool()), atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(dropping(x, keep=keep, removal="black"), small_vit(x, keep=keep), atol=0, rtol=0)
+        assert not torch.allclose(default, small_vit(x, keep=keep), atol=1e-3)
+        torch.testing.assert_close(dropping(x), small_vit(x), atol=0, rtol=0)
+    path = tmp_path / "vit.pt"
+    save_checkpoint(dropping, path)
+    loaded, _ = load_checkpoint(path)
+    assert loaded.default_removal == "drop"
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(x, keep=keep), default, atol=0, rtol=0)
+
+
+def test_vit_removal_option_reaches_mus(small_vit):
+    """Certificates and mask explanations without an explicit removal use the model's default."""
+    from attrib.mus import certified_accuracy_table
+    from attrib.mus_explain import explain_masks
+
+    dropping = build_model("vit", IMAGE_META, {"removal": "drop"})
+    dropping.load_state_dict(small_vit.state_dict())
+    x, y, target = images(4, seed=3), torch.arange(4), torch.zeros(4, dtype=torch.long)
+    by_option = certified_accuracy_table(dropping, x, y, lam=0.25, q=8)
+    explicit = certified_accuracy_table(small_vit, x, y, lam=0.25, q=8, removal="drop")
+    black = certified_accuracy_table(small_vit, x, y, lam=0.25, q=8)
+    assert by_option.equals(explicit) and not by_option.equals(black)
+    for method in ("vgrad", "lime"):
+        scores = explain_masks(dropping, x, target, method, n_samples=16) if method == "lime" else \
+            explain_masks(dropping, x, target, method)
+        torch.testing.assert_close(scores, explain_masks(small_vit, x, target, method, removal="drop",
+                                                         **({"n_samples": 16} if method == "lime" else {})))
+        assert scores.abs().sum() > 0
+
+
+def test_vit_removal_option_is_validated():
+    with pytest.raises(ValueError, match="model 'vit' option removal: unknown removal mode 'dorp'"):
+        build_model("vit", IMAGE_META, {"removal": "dorp"})
+    with pytest.raises(ValueError, match="no option"):
+        build_model("resnet", IMAGE_META, {"removal": "drop"})
+    meta = {"modality": "image", "num_classes": 7, "image_size": 224, "patch": 16}
+    assert build_model("vit_b_16", meta, {"removal": "drop"}, pretrained=False).default_removal == "drop"
+    with pytest.raises(ValueError, match="model 'vit_b_16' option removal"):
+        build_model("vit_b_16", meta, {"removal": "zero"}, pretrained=False)
 
 
 def test_chunked_logits_matches_full_batch(small_vit):

@@ -31,13 +31,14 @@ TEXT_REMOVAL_MODES = ("mask_token", "delete")  # delete: attention models only
 class Model:
     modality: str
     removal_modes: tuple[str, ...]
+    removal_option: bool = False  # takes a ``removal`` option: its default removal mode
 
 
 MODELS = {
     "resnet": Model("image", PIXEL_REMOVAL_MODES),
-    "vit": Model("image", IMAGE_REMOVAL_MODES),
+    "vit": Model("image", IMAGE_REMOVAL_MODES, removal_option=True),
     "resnet50": Model("image", PIXEL_REMOVAL_MODES),
-    "vit_b_16": Model("image", IMAGE_REMOVAL_MODES),
+    "vit_b_16": Model("image", IMAGE_REMOVAL_MODES, removal_option=True),
     "bert": Model("text", TEXT_REMOVAL_MODES),
     "roberta": Model("text", TEXT_REMOVAL_MODES),
     "textcnn": Model("text", ("mask_token",)),
@@ -52,6 +53,20 @@ def model_modality(name: str) -> str:
 def supports_removal(name: str, removal: str) -> bool:
     """Whether ``model(x, keep=..., removal=removal)`` is defined for this model."""
     return removal in MODELS[name].removal_modes
+
+
+def model_option_errors(name: str, options: dict | None) -> list[str]:
+    """Problems with a model's ``removal`` option, found before anything is built: only the
+    models that take one may set it, to a removal mode they support."""
+    if "removal" not in (options or {}):
+        return []
+    removal = options["removal"]
+    if not MODELS[name].removal_option:
+        takers = sorted(n for n, m in MODELS.items() if m.removal_option)
+        return [f"model {name!r} has no option 'removal' (only {takers} take one)"]
+    if not isinstance(removal, str) or not supports_removal(name, removal):
+        return [f"removal {removal!r} is not a removal mode of {name!r}; expected one of {MODELS[name].removal_modes}"]
+    return []
 
 
 # --- dataset sources (attrib.data.DATASETS) -------------------------------------------------------

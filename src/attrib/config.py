@@ -21,6 +21,7 @@ from attrib.catalogue import (
     SMUG_DEFAULTS,
     dataset_option_errors,
     model_modality,
+    model_option_errors,
     parse_order,
     source_modality,
     supports_removal,
@@ -94,9 +95,12 @@ def registry_errors(config: dict) -> list[str]:
                 f"config key datasets.{ds_name}.tokenizer: a text dataset needs the name of the model "
                 f"whose tokenizer it uses, got {ds.get('tokenizer')!r}"
             )
-    for name in config["models"]:
+    for name, spec in config["models"].items():
         if name not in MODELS:
             messages.append(f"config key models.{name}: unknown model; known: {sorted(MODELS)}")
+            continue
+        for problem in model_option_errors(name, spec.get("options")):
+            messages.append(f"config key models.{name}.options: {problem}")
     for label, options in config["attribute"]["methods"].items():
         name = options.get("method", label)
         if name not in METHODS:

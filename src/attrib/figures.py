@@ -36,14 +36,17 @@ def training_figure(history: pd.DataFrame) -> plt.Figure:
 
 def certified_accuracy_curve(samples: pd.DataFrame, points: int = 101) -> pd.DataFrame:
     """E2 curves from per-sample certificates: certified accuracy on a grid of r up to the
-    largest radius any λ can certify, 1/(2·λ_min), with r/p and the clean accuracy."""
+    largest radius any λ can certify, 1/(2·λ_min), with r/p, the clean accuracy and the share
+    of the λ = 1 clean accuracy it keeps (``clean_accuracy_retained``, NaN without λ = 1): the
+    paper's "ViTs tolerate masking better" compares that share across models."""
     parts = []
     for (dataset, model), table in samples.groupby(["dataset", "model"], sort=False):
         radii = np.linspace(0, 1 / (2 * table["lambda"].min()), points)
         curve = mus.certified_accuracy_curve(table, radii)
         curve["radius_over_p"] = curve["radius"] / int(table["num_features"].iloc[0])
-        clean = table.groupby("lambda")["correct"].mean().rename("clean_accuracy")
-        curve = curve.join(clean, on="lambda")
+        clean = table.groupby("lambda")["correct"].mean()
+        retained = clean / clean.get(1.0, np.nan)
+        curve = curve.join(pd.DataFrame({"clean_accuracy": clean, "clean_accuracy_retained": retained}), on="lambda")
         curve.insert(0, "model", model)
         curve.insert(0, "dataset", dataset)
         parts.append(curve)
@@ -51,14 +54,33 @@ def certified_accuracy_curve(samples: pd.DataFrame, points: int = 101) -> pd.Dat
 
 
 def certified_accuracy_figure(curve: pd.DataFrame) -> plt.Figure:
-    groups = list(curve.groupby(["dataset", "model"], sort=False))
-    fig, axes = _panels(len(groups))
-    for ax, ((dataset, model), table) in zip(axes, groups):
-        for lam, line in table.groupby("lambda", sort=True):
-            label = f"λ={lam:g} (clean {line['clean_accuracy'].iloc[0]:.2f})"
-            ax.plot(line["radius_over_p"], line["certified_accuracy"], label=label)
-        ax.set(title=f"{dataset} / {model}", xlabel="certified radius r / p", ylabel="certified accuracy", ylim=(0, 1))
+    """One row per dataset: a panel per model (certified accuracy vs r/p, a curve per λ), then
+    the clean accuracy each model keeps relative to λ = 1, against λ (one line per model)."""
+    datasets = list(dict.fromkeys(curve["dataset"]))
+    columns = max(curve[curve["dataset"] == d]["model"].nunique() for d in datasets) + 1
+    fig, axes = plt.subplots(len(datasets), columns, figsize=(4.0 * columns, 3.2 * len(datasets)), squeeze=False)
+    for row, dataset in zip(axes, datasets):
+        part = curve[curve["dataset"] == dataset]
+        models = list(part.groupby("model", sort=False))
+        for ax, (model, table) in zip(row, models):
+            for lam, line in table.groupby("lambda", sort=True):
+                label = f"λ={lam:g} (clean {line['clean_accuracy'].iloc[0]:.2f})"
+                ax.plot(line["radius_over_p"], line["certified_accuracy"], label=label)
+            ax.set(title=f"{dataset} / {model}", xlabel="certified radius r / p", ylabel="certified accuracy",
+                   ylim=(0, 1))
+            ax.legend(fontsize=7)
+        ax = row[-1]
+        for model, table in models:
+            clean = table.groupby("lambda")["clean_accuracy_retained"].first()
+            ax.plot(clean.index, clean.to_numpy(), marker="o", label=model)
+        lams = sorted(part["lambda"].unique())
+        ax.set(title=f"{dataset}: clean accuracy kept", xlabel="λ", xscale="log",
+               ylabel="clean acc. / clean acc. at λ = 1", ylim=(0, 1.05))
+        ax.set_xticks(lams, [f"{lam:g}" for lam in lams])
+        ax.minorticks_off()
         ax.legend(fontsize=7)
+        for ax in row[len(models):-1]:
+            ax.axis("off")
     fig.tight_layout()
     return fig
 

@@ -3,6 +3,7 @@ dropping, the ``drop`` removal mode of the missingness study."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from torchvision import models as tvm
 from torchvision.models.resnet import BasicBlock, ResNet
 from torchvision.models.vision_transformer import EncoderBlock, VisionTransformer
 
+from attrib.features import IMAGE_REMOVAL_MODES
 from attrib.models.base import ImageClassifier, merge_options, require_modality
 from attrib.resources import torch_home
 
@@ -24,13 +26,26 @@ class ViTClassifier(ImageClassifier):
     """A torchvision ``VisionTransformer`` that can also drop tokens (``removal="drop"``).
 
     Dropping follows the spec: embed every patch, prepend the class token, add the full position
-    embedding, *then* keep the class token and the kept patches (``keep >= 0.5``). Images of one
+    embedding, *then* keep the class token and the kept patches (``keep > 0``). Images of one
     batch keep different sets, so their sequences are gathered into padded batches (grouped by
     length) and the padding is masked out of every attention as keys; that is exact, not an
-    approximation.
+    approximation. A fractional ``keep`` α ∈ (0, 1) keeps the token but multiplies the attention
+    it receives by α (log α added to its attention logits), so dropping is differentiable in the
+    mask for the MuS explainers; binary masks are exact dropping.
+
+    ``default_removal`` (the builders' ``removal`` option) is what ``keep`` without an explicit
+    ``removal`` means: masked fine-tuning, MuS certificates and surrogate explainers all use it.
     """
 
     net: VisionTransformer
+
+    def __init__(self, net: VisionTransformer, *, default_removal: str = "black", **kwargs):
+        super().__init__(net, **kwargs)
+        if default_removal not in IMAGE_REMOVAL_MODES:
+            raise ValueError(
+                f"unknown default removal {default_removal!r} for a ViT; expected one of {IMAGE_REMOVAL_MODES}"
+            )
+        self.default_removal = default_removal
 
     def forward(
         self, x: torch.Tensor, keep: torch.Tensor | None = None, removal: str | None = None
@@ -43,55 +58,63 @@ class ViTClassifier(ImageClassifier):
                 f"'drop' needs features = tokens, but the feature patch is {self.patch} "
                 f"and the ViT's patch is {self.net.patch_size}"
             )
-        return self._forward_dropped(self.normalise(x), keep >= 0.5)
+        return self._forward_dropped(self.normalise(x), keep.to(x.dtype))
 
-    def _forward_dropped(self, x: torch.Tensor, kept: torch.Tensor) -> torch.Tensor:
+    def _forward_dropped(self, x: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
         """Images sorted by their number of kept tokens run in a few groups, each padded only to
         its own longest sequence: with mixed kept sets, padding to the batch's longest would make
         dropping cost as much as the full sequence."""
-        counts = kept.sum(dim=1)
+        counts = (keep > 0).sum(dim=1)
         groups = min(DROP_GROUPS, max(1, x.shape[0] // DROP_GROUP_MIN))
         if groups == 1 or bool(counts.min() == counts.max()):
-            return self._encode_kept(x, kept)
+            return self._encode_kept(x, keep)
         order = torch.argsort(counts, stable=True)
         logits = None
         for index in order.tensor_split(groups):
-            part = self._encode_kept(x[index], kept[index])
+            part = self._encode_kept(x[index], keep[index])
             if logits is None:
                 logits = part.new_empty(x.shape[0], part.shape[1])
             logits[index] = part
         return logits
 
-    def _encode_kept(self, x: torch.Tensor, kept: torch.Tensor) -> torch.Tensor:
+    def _encode_kept(self, x: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
         net = self.net
         tokens = net._process_input(x)
         n, _, dim = tokens.shape
         seq = torch.cat([net.class_token.expand(n, -1, -1), tokens], dim=1) + net.encoder.pos_embedding
         seq = net.encoder.dropout(seq)
 
-        kept = torch.cat([torch.ones(n, 1, dtype=torch.bool, device=kept.device), kept], dim=1)
+        weight = torch.cat([keep.new_ones(n, 1), keep], dim=1)
+        kept = weight > 0
         counts = kept.sum(dim=1)
         length = int(counts.max())
         # A stable sort puts each image's kept tokens first, in their original order.
         order = torch.argsort((~kept).to(torch.uint8), dim=1, stable=True)[:, :length]
         seq = seq.gather(1, order.unsqueeze(-1).expand(-1, -1, dim))
+        weight = weight.gather(1, order)
         padding = torch.arange(length, device=kept.device).unsqueeze(0) >= counts.unsqueeze(1)
-        key_padding_mask = padding if bool(padding.any()) else None
+        key_mask = None
+        if bool(padding.any()) or bool((weight != 1).any()) or weight.requires_grad:
+            # additive attention logits: −inf removes padding, log α scales a partly kept token
+            key_mask = torch.where(padding, -math.inf, weight.clamp_min(torch.finfo(weight.dtype).tiny).log())
 
         for block in net.encoder.layers:
-            seq = _encoder_block(block, seq, key_padding_mask)
+            seq = _encoder_block(block, seq, key_mask)
         return net.heads(net.encoder.ln(seq)[:, 0])
 
 
 def _encoder_block(block: EncoderBlock, x: torch.Tensor, key_padding_mask: torch.Tensor | None) -> torch.Tensor:
-    """torchvision's ``EncoderBlock.forward`` with a key padding mask (it takes none)."""
+    """torchvision's ``EncoderBlock.forward`` with a key padding mask (it takes none); a float
+    mask is added to the attention logits."""
     h = block.ln_1(x)
     h, _ = block.self_attention(h, h, h, key_padding_mask=key_padding_mask, need_weights=False)
     x = block.dropout(h) + x
     return x + block.mlp(block.ln_2(x))
 
 
-def _wrap(net: nn.Module, meta: dict[str, Any], cls: type[ImageClassifier] = ImageClassifier) -> ImageClassifier:
+def _wrap(
+    net: nn.Module, meta: dict[str, Any], cls: type[ImageClassifier] = ImageClassifier, **extra: Any
+) -> ImageClassifier:
     mean = meta.get("mean")
     return cls(
         net,
@@ -99,7 +122,23 @@ def _wrap(net: nn.Module, meta: dict[str, Any], cls: type[ImageClassifier] = Ima
         image_size=meta["image_size"],
         patch=meta["patch"],
         dataset_mean=None if mean is None else tuple(mean),
+        **extra,
     )
+
+
+def _vit_removal(name: str, options: dict[str, Any] | None) -> tuple[str, dict[str, Any]]:
+    """The ViTs' ``removal`` option (their default removal) and the remaining options.
+
+    ``removal: drop`` makes every ``model(x, keep)`` without an explicit removal drop tokens
+    (MuS fine-tuning and certificates included); the default is black patches, as the CNNs.
+    """
+    options = dict(options or {})
+    removal = options.pop("removal", VIT_REMOVAL_DEFAULT)
+    if removal not in IMAGE_REMOVAL_MODES:
+        raise ValueError(
+            f"model {name!r} option removal: unknown removal mode {removal!r}; expected one of {IMAGE_REMOVAL_MODES}"
+        )
+    return removal, options
 
 
 def _small_resnet(layers: list[int], width: int, num_classes: int) -> ResNet:
@@ -123,6 +162,7 @@ def _small_resnet(layers: list[int], width: int, num_classes: int) -> ResNet:
 
 
 RESNET_DEFAULTS = {"width": 32, "layers": [1, 1, 1, 1]}
+VIT_REMOVAL_DEFAULT = "black"
 VIT_DEFAULTS = {
     "num_layers": 4,
     "num_heads": 4,
@@ -154,14 +194,16 @@ def vit(
     resources: str | Path | None = None,
     pretrained: bool = True,
 ) -> ViTClassifier:
-    """Small ViT trained from scratch, one token per feature patch (options: ``VIT_DEFAULTS``);
-    ``resources`` and ``pretrained`` are unused, as for ``resnet``."""
+    """Small ViT trained from scratch, one token per feature patch (options: ``VIT_DEFAULTS`` and
+    ``removal``, its default removal mode, black or e.g. drop); ``resources`` and ``pretrained``
+    are unused, as for ``resnet``."""
     require_modality(meta, "vit")
+    removal, options = _vit_removal("vit", options)
     opts = merge_options("vit", VIT_DEFAULTS, options)
     net = VisionTransformer(
         image_size=meta["image_size"], patch_size=meta["patch"], num_classes=meta["num_classes"], **opts
     )
-    return _wrap(net, meta, ViTClassifier)
+    return _wrap(net, meta, ViTClassifier, default_removal=removal)
 
 
 PAPER_WEIGHTS = {
@@ -220,5 +262,8 @@ def vit_b_16(
     resources: str | Path | None = None,
     pretrained: bool = True,
 ) -> ViTClassifier:
-    """torchvision ViT-B/16, IMAGENET1K_V1 weights read from ``resources`` (never downloaded here)."""
-    return _wrap(_paper_net("vit_b_16", meta, options, resources, pretrained), meta, ViTClassifier)
+    """torchvision ViT-B/16, IMAGENET1K_V1 weights read from ``resources`` (never downloaded here);
+    one option, ``removal`` (default removal mode), as for ``vit``."""
+    removal, options = _vit_removal("vit_b_16", options)
+    return _wrap(_paper_net("vit_b_16", meta, options, resources, pretrained), meta, ViTClassifier,
+                 default_removal=removal)
