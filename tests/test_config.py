@@ -45,6 +45,8 @@ def test_default_and_paper_configs_are_valid(default_config, paper_config):
         (lambda c: c["certify"].update(lambdas=[0.01]), "certify.lambdas[0]", "below 1/q"),
         (lambda c: c["certify"]["samples"].update(digitz=3), "certify.samples.digitz", "no such dataset"),
         (lambda c: c["certify"]["attack"].update(modes=["soft", "hard"]), "certify.attack.modes[1]", "is not one of"),
+        (lambda c: c["datasets"]["digits"].update(experiments=["muss"]), "datasets.digits.experiments[0]",
+         "is not one of"),
         (lambda c: c["datasets"]["digits"]["options"].pop("placements"), "datasets.digits.options",
          "missing option 'placements'"),
         (lambda c: c["smug"]["models"].update(alexnet={}), "smug.models.alexnet", "unknown model"),

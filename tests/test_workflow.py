@@ -64,6 +64,12 @@ def test_paper_dry_run_without_data(tmp_path):
     assert {"prepare", "download_weights", "figure_training"} <= cpu_rules
     assert "resnet50" in text and "vit_b_16" in text and "roberta" in text
     assert "results/smug/imagenet/resnet50/maps.pt" in text and "results/smug/tweeteval/textcnn/maps.pt" in text
+    # MuS runs on its own 28 px grid (imagenet_mus), the other experiments on the 16 px tokens
+    assert "results/tables/certify/e1/imagenet_mus/vit_b_16/lam0.0625.csv" in text
+    assert "results/models/imagenet_mus/resnet50/lam0.125.pt" in text
+    assert "results/tables/certify/e1/imagenet/" not in text and "results/models/imagenet/resnet50/lam0.5.pt" not in text
+    assert "results/tables/ablate/patches/imagenet/vit_b_16/drop.csv" in text
+    assert "/imagenet_mus/" not in "".join(line for line in text.splitlines() if "ablate" in line or "smug/" in line)
 
 
 def test_bad_config_stops_before_any_job(tmp_path):

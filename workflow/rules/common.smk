@@ -44,9 +44,32 @@ def lambdas():
     return [lambda_label(lam) for lam in config["finetune"]["lambdas"]]
 
 
-def dataset_models():
-    """(dataset, model) pairs in config order."""
-    return [(ds, m) for ds, spec in config["datasets"].items() for m in spec["models"]]
+EXPERIMENTS = ("attribution", "mus", "missingness", "smug")
+
+
+def runs(dataset, experiment):
+    """Whether a dataset takes part in an experiment (its `experiments:`, absent: all)."""
+    return experiment in config["datasets"][dataset].get("experiments", EXPERIMENTS)
+
+
+def dataset_models(experiment=None):
+    """(dataset, model) pairs in config order; with an experiment, those that take part in it."""
+    return [
+        (ds, m)
+        for ds, spec in config["datasets"].items()
+        for m in spec["models"]
+        if experiment is None or runs(ds, experiment)
+    ]
+
+
+def trained_models():
+    """(dataset, model, λ label): every model at λ = 1, and at each λ < 1 where MuS runs."""
+    return [
+        (ds, m, lam)
+        for ds, m in dataset_models()
+        for lam in lambdas()
+        if lam == "1" or runs(ds, "mus")
+    ]
 
 
 def modality(dataset):
@@ -75,7 +98,11 @@ def image_pairs():
 
 def scored_attributions():
     """Every (dataset, model, method): deletion/insertion everywhere, DiffID on images."""
-    return [(ds, m, label) for ds, m in dataset_models() for label in methods_for(ds)]
+    return [
+        (ds, m, label)
+        for ds, m in dataset_models("attribution")
+        for label in methods_for(ds)
+    ]
 
 
 def method_options(label):
@@ -90,7 +117,7 @@ def method_options(label):
 def smug_pairs():
     """(dataset, model) pairs that SMUG explains: its models on every dataset training them."""
     models = config.get("smug", {}).get("models", {})
-    return [(ds, m) for ds, m in dataset_models() if m in models]
+    return [(ds, m) for ds, m in dataset_models("smug") if m in models]
 
 
 def smug_compared(dataset):
@@ -192,31 +219,36 @@ def mus_figures():
 
 
 def final_outputs():
-    datasets = list(config["datasets"])
+    """The figures of every experiment that some dataset takes part in."""
+    attribution = [ds for ds in config["datasets"] if runs(ds, "attribution")]
+    mus = [f"{RESULTS}/figures/e2_certified_accuracy.png", *mus_figures()]
+    smug = ["smug_examples", "smug_saliency", "smug_solver_time"]
     return [
         f"{RESULTS}/figures/training_curves.png",
-        f"{RESULTS}/figures/e2_certified_accuracy.png",
-        *mus_figures(),
+        *(mus if dataset_models("mus") else []),
         *missingness_figures(),
         *expand(
-            f"{RESULTS}/figures/attribution_examples_{{dataset}}.png", dataset=datasets
+            f"{RESULTS}/figures/attribution_examples_{{dataset}}.png",
+            dataset=attribution,
         ),
-        f"{RESULTS}/figures/faithfulness.png",
-        f"{RESULTS}/figures/deletion_insertion.png",
         *(
             [
-                f"{RESULTS}/figures/smug_examples.png",
-                f"{RESULTS}/figures/smug_saliency.png",
-                f"{RESULTS}/figures/smug_solver_time.png",
+                f"{RESULTS}/figures/faithfulness.png",
+                f"{RESULTS}/figures/deletion_insertion.png",
             ]
-            if smug_pairs()
+            if attribution
             else []
         ),
+        *(expand(f"{RESULTS}/figures/{{name}}.png", name=smug) if smug_pairs() else []),
     ]
 
 
-def image_datasets():
-    return [ds for ds in config["datasets"] if modality(ds) == "image"]
+def missingness_image_datasets():
+    return [
+        ds
+        for ds in config["datasets"]
+        if modality(ds) == "image" and runs(ds, "missingness")
+    ]
 
 
 def missingness_figures():
@@ -238,7 +270,7 @@ def ablation_jobs():
     mode of ablate.removal_modes that it supports (those under the random order only).
     """
     jobs = []
-    for ds, model in dataset_models():
+    for ds, model in dataset_models("missingness"):
         for condition in config["ablate"]["conditions"]:
             if condition.split(":")[0] == model:
                 jobs.append((ds, model, condition.split(":")[1]))
@@ -288,4 +320,8 @@ def lime_conditions(dataset):
 
 
 def topk_datasets():
-    return [ds for ds in config["datasets"] if lime_conditions(ds)]
+    return [
+        ds
+        for ds in config["datasets"]
+        if runs(ds, "missingness") and lime_conditions(ds)
+    ]

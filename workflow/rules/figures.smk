@@ -4,14 +4,12 @@
 rule figure_training:
     input:
         histories=expand(
-            f"{RESULTS}/tables/training/{{pair[0]}}/{{pair[1]}}/lam{{lam}}.csv",
-            pair=dataset_models(),
-            lam=lambdas(),
+            f"{RESULTS}/tables/training/{{t[0]}}/{{t[1]}}/lam{{t[2]}}.csv",
+            t=trained_models(),
         ),
         accuracies=expand(
-            f"{RESULTS}/tables/accuracy/{{pair[0]}}/{{pair[1]}}/lam{{lam}}.csv",
-            pair=dataset_models(),
-            lam=lambdas(),
+            f"{RESULTS}/tables/accuracy/{{t[0]}}/{{t[1]}}/lam{{t[2]}}.csv",
+            t=trained_models(),
         ),
     output:
         history=f"{RESULTS}/tables/training.csv",
@@ -39,7 +37,7 @@ rule figure_certified_accuracy:
     input:
         expand(
             f"{RESULTS}/tables/certify/e2/{{pair[0]}}/{{pair[1]}}/lam{{lam}}.csv",
-            pair=dataset_models(),
+            pair=dataset_models("mus"),
             lam=lambdas(),
         ),
     output:
@@ -71,7 +69,7 @@ rule figure_missingness:
             for ds, m, r in ablation_jobs()
             if modality(ds) == "image"
         ],
-        metas=[f"{RESULTS}/data/{ds}/meta.json" for ds in image_datasets()],
+        metas=[f"{RESULTS}/data/{ds}/meta.json" for ds in missingness_image_datasets()],
     output:
         orders=f"{RESULTS}/tables/missingness_orders.csv",
         modes=f"{RESULTS}/tables/missingness_removal_modes.csv",
@@ -106,7 +104,7 @@ rule figure_missingness:
         conditions=config["ablate"]["conditions"],
         metas=[
             {"dataset": ds, "path": f"{RESULTS}/data/{ds}/meta.json"}
-            for ds in image_datasets()
+            for ds in missingness_image_datasets()
         ],
     script:
         "../../scripts/figure_missingness.py"
@@ -247,17 +245,17 @@ rule figure_mus_stability:
     input:
         e1=expand(
             f"{RESULTS}/tables/certify/e1/{{pair[0]}}/{{pair[1]}}/lam{{lam}}.csv",
-            pair=dataset_models(),
+            pair=dataset_models("mus"),
             lam=mus_lambdas(),
         ),
         e3=expand(
             f"{RESULTS}/tables/certify/e3/{{pair[0]}}/{{pair[1]}}/lam{{lam}}.csv",
-            pair=dataset_models(),
+            pair=dataset_models("mus"),
             lam=mus_lambdas(),
         ),
         attack=expand(
             f"{RESULTS}/tables/certify/attack/{{pair[0]}}/{{pair[1]}}/lam{{lam}}.csv",
-            pair=dataset_models(),
+            pair=dataset_models("mus"),
             lam=attack_lambdas(),
         ),
     output:
