@@ -20,7 +20,8 @@ from torch import nn
 
 from timing import median_time
 
-from attrib.attribution import bernoulli_masks, build_method, shapley_masks
+from attrib.attribution.surrogate import bernoulli_masks, shapley_masks
+from attrib.attribution import build_method
 from attrib.models.base import ImageClassifier
 
 KERNEL_WIDTH = 0.25

@@ -17,7 +17,7 @@ import torch
 
 from timing import median_time
 
-from attrib.metrics import DIFFID_RATIOS, diffid
+from attrib.attribution.scores import diffid, DIFFID_RATIOS
 from attrib.models import build_model
 
 META = {"modality": "image", "num_classes": 10, "classes": [str(i) for i in range(10)], "image_size": 32,

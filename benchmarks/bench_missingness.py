@@ -16,7 +16,7 @@ import time
 
 import torch
 
-from attrib.ablation import patch_ablation, random_orderings
+from attrib.missingness.ablation import patch_ablation, random_orderings
 from attrib.features import num_patches
 from attrib.models import build_model
 

@@ -20,8 +20,8 @@ import torch
 from timing import median_time
 
 from attrib.models import build_model
-from attrib.mus import SmoothedClassifier, quasi_random_masks
-from attrib.mus_attack import box_attack
+from attrib.mus.smoothing import quasi_random_masks, SmoothedClassifier
+from attrib.mus.attack import box_attack
 
 IMAGE_META = {"modality": "image", "num_classes": 10, "classes": [str(i) for i in range(10)], "image_size": 32,
               "patch": 4, "mean": [0.45, 0.43, 0.42]}

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 import torchvision
 
-from attrib import smug
+import attrib.smug.symbolic as smug
 from attrib.models import build_model, load_checkpoint
 from attrib.models.base import ImageClassifier
 

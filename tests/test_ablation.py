@@ -7,19 +7,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from attrib.ablation import (
-    ablation_summary,
-    class_entropy,
-    entropy_bits,
-    patch_ablation,
-    random_orderings,
-    ranks,
-    saliency_orderings,
-    top_classes,
-    top_k_ablation,
-    top_k_steps,
-    unchanged_curve,
-)
+from attrib.missingness.ablation import ablation_summary, entropy_bits, patch_ablation, random_orderings, saliency_orderings, top_classes, top_k_ablation, top_k_steps
+from attrib.features import ranks
 from attrib.features import apply_removal
 
 
@@ -129,14 +118,13 @@ def test_entropy_and_unchanged_curve_by_hand():
         "unchanged": [True] * 4 + [False] * 4,
         "prob_orig": [0.5, 0.7, 0.9, 1.0, 0.1, 0.2, 0.3, 0.2],
     })
-    entropy = class_entropy(table)
-    assert entropy["removed"].tolist() == [0, 2]
-    assert entropy["entropy_nats"].tolist() == pytest.approx([math.log(2), 0.0])
-    curve = unchanged_curve(table)
+    curve = ablation_summary(table, keys=[])
+    assert curve["removed"].tolist() == [0, 2]
+    assert curve["class_entropy_bits"].tolist() == pytest.approx([1.0, 0.0])
     assert curve["unchanged"].tolist() == [1.0, 0.0]
     assert curve["prob_orig"].tolist() == pytest.approx([0.775, 0.2])
     assert curve["fraction_removed"].tolist() == [0.0, 0.5]
-
+    assert curve["images"].tolist() == [4, 4]
 
 class TokenSumModel(nn.Module):
     """Text-like toy: ids (N, L) with 0 = padding; logit of class 1 = sum of kept token ids."""

@@ -3,7 +3,7 @@ import pytest
 import torch
 import torch.nn as nn
 
-from attrib.attribution import METHODS, Attribution, build_method
+from attrib.attribution import Attribution, build_method, METHODS
 from attrib.features import apply_removal
 
 

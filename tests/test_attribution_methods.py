@@ -10,7 +10,8 @@ import torch.nn as nn
 from captum._utils.models.linear_model import SkLearnRidge
 from test_attribution import ImageModel, TextModel, conv_model, images
 
-from attrib.attribution import METHODS, bernoulli_masks, build_method, shapley_masks
+from attrib.attribution import build_method, METHODS
+from attrib.attribution.surrogate import bernoulli_masks, shapley_masks
 
 TEXT_IDS = torch.tensor([[3, 5, 7, 9, 0, 0], [4, 4, 11, 2, 1, 0]])
 

@@ -9,14 +9,14 @@ differs from the CPU's) must run, stay on the device and give finite maps of the
 import pytest
 import torch
 
-from attrib.ablation import patch_ablation, random_orderings
-from attrib.attribution import METHODS, build_method
+from attrib.missingness.ablation import patch_ablation, random_orderings
+from attrib.attribution import build_method, METHODS
 from attrib.catalogue import method_modalities
 from attrib.finetune import Schedule, train
-from attrib.metrics import diffid
+from attrib.attribution.scores import diffid
 from attrib.models import build_model
-from attrib.mus import SmoothedClassifier
-from attrib.mus_attack import box_attack
+from attrib.mus.smoothing import SmoothedClassifier
+from attrib.mus.attack import box_attack
 from attrib.runtime import resolve_device
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device visible")

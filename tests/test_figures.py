@@ -4,7 +4,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
 
-from attrib.figures import certified_accuracy_curve, certified_accuracy_figure
+from attrib.mus.figures import certified_accuracy_curve, certified_accuracy_figure
 
 
 def test_certified_accuracy_curve_by_hand():
@@ -43,7 +43,7 @@ def test_clean_accuracy_retained_is_relative_to_lambda_one():
 
 
 def test_recalibration_pairs_match_vanilla_with_recalibrated():
-    from attrib.figures import deletion_insertion_figure, faithfulness_figure, recalibration_pairs
+    from attrib.attribution.figures import deletion_insertion_figure, faithfulness_figure, recalibration_pairs
 
     auc = pd.DataFrame({
         "dataset": "d", "model": "m",
@@ -68,14 +68,8 @@ def test_recalibration_pairs_match_vanilla_with_recalibrated():
 
 
 def test_missingness_figures_render_from_their_tables():
-    from attrib.ablation import ablation_summary, top_classes, topk_summary
-    from attrib.figures import (
-        missingness_classes_figure,
-        missingness_modes_figure,
-        missingness_orders_figure,
-        text_missingness_figure,
-        topk_figure,
-    )
+    from attrib.missingness.ablation import ablation_summary, top_classes, topk_summary
+    from attrib.missingness.figures import missingness_classes_figure, missingness_modes_figure, missingness_orders_figure, text_missingness_figure, topk_figure
 
     rows = []
     for model, removal in (("resnet", "black"), ("vit", "drop")):

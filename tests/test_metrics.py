@@ -6,20 +6,7 @@ import torch.nn as nn
 from sklearn.metrics import roc_auc_score
 
 from attrib.features import apply_removal, filler
-from attrib.metrics import (
-    attribution_scores,
-    curve_auc,
-    deletion_insertion_curves,
-    diffid,
-    diffid_auc,
-    diffid_scores,
-    diffid_summary,
-    ground_truth_table,
-    mask_auc,
-    pointing_game,
-    relevance_mass,
-    removal_counts,
-)
+from attrib.attribution.scores import attribution_scores, curve_auc, deletion_insertion_curves, diffid, diffid_auc, diffid_scores, diffid_summary, ground_truth_table, mask_auc, pointing_game, relevance_mass, removal_counts
 from attrib.models.base import ImageClassifier
 
 

@@ -6,15 +6,7 @@ import torch
 import torch.nn as nn
 
 from attrib.features import apply_removal
-from attrib.mus import (
-    SmoothedClassifier,
-    certified_accuracy_curve,
-    certified_accuracy_table,
-    certify,
-    quasi_random_masks,
-    round_lambda,
-    stability_table,
-)
+from attrib.mus.smoothing import certified_accuracy_at, certified_accuracy_table, certify, quasi_random_masks, round_lambda, SmoothedClassifier, stability_table
 
 
 class VectorModel(nn.Module):
@@ -266,7 +258,7 @@ def test_certified_accuracy_table_and_curve():
 
     hand = pd.DataFrame({"lambda": [0.5] * 4 + [0.25] * 2, "correct": [True, True, False, False, True, True],
                          "radius": [0.0, 1.0, 2.0, 0.0, 0.5, 2.0]})
-    curve = certified_accuracy_curve(hand, [0.0, 0.5, 1.0, 1.5])
+    curve = certified_accuracy_at(hand, [0.0, 0.5, 1.0, 1.5])
     assert list(curve.columns) == ["lambda", "radius", "certified_accuracy"]
     assert curve["lambda"].tolist() == [0.25] * 4 + [0.5] * 4
     assert curve["certified_accuracy"].tolist() == [1.0, 1.0, 0.5, 0.5, 0.5, 0.25, 0.25, 0.0]

@@ -3,17 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from attrib.mus_figures import (
-    attack_curves,
-    certified_stability_curves,
-    e1_grid_figure,
-    e1_main_figure,
-    e3_figure,
-    masked_accuracy,
-    masked_accuracy_figure,
-    soundness_violations,
-    sparsity_summary,
-)
+from attrib.mus.figures import attack_curves, certified_stability_curves, e1_grid_figure, e1_main_figure, e3_figure, masked_accuracy, masked_accuracy_figure, soundness_violations, sparsity_summary
 
 
 def attack_table(r_inc, r_dec, flips_inc, flips_dec, lam=0.25):

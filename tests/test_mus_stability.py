@@ -8,17 +8,10 @@ import pytest
 import torch
 from captum.attr import IntegratedGradients
 
-import attrib.mus as mus
-from attrib.mus import (
-    SmoothedClassifier,
-    certified_flips,
-    sparsity_search,
-    stability_table,
-    top_fraction_masks,
-    top_k_masks,
-)
-from attrib.mus_attack import box_attack
-from attrib.mus_explain import explain_masks, lime, shap
+import attrib.mus.smoothing as mus
+from attrib.mus.smoothing import certified_flips, SmoothedClassifier, sparsity_search, stability_table, top_fraction_masks, top_k_masks
+from attrib.mus.attack import box_attack
+from attrib.mus.explain import explain_masks, lime, shap
 from test_mus import TextModel, VectorModel
 
 CASES = [(8, 8, 1 / 8), (8, 8, 2 / 8), (8, 16, 3 / 16), (7, 16, 5 / 16), (6, 8, 3 / 8), (6, 4, 1.0)]
@@ -118,7 +111,7 @@ def test_box_attack_bounds_the_true_radius(p, q, lam):
 
 
 def test_attack_scorer_matches_full_evaluation():
-    from attrib.mus_attack import _Scorer
+    from attrib.mus.attack import _Scorer
 
     model = VectorModel(p=7)
     x = torch.randn(4, 7)

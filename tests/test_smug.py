@@ -11,10 +11,9 @@ import torch
 import torch.nn.functional as F
 import torchvision
 
-from attrib import smug
+import attrib.smug.symbolic as smug
 from attrib.attribution import build_method
-from attrib.metrics import (bounding_boxes, crop_and_resize, gini_index, kept_fraction, kept_tokens,
-                            saliency_metric, saliency_metric_summary)
+from attrib.smug.evaluate import bounding_boxes, crop_and_resize, gini_index, kept_fraction, kept_tokens, saliency_metric, saliency_metric_summary
 from attrib.models import build_model
 from attrib.models.base import ImageClassifier
 

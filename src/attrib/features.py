@@ -97,3 +97,9 @@ def apply_removal(
         return x * m
     fill = filler(x, mode, dataset_mean=dataset_mean, generator=generator)
     return m * x + (1 - m) * fill
+
+
+def ranks(order: torch.Tensor) -> torch.Tensor:
+    """Inverse permutations: rank[i, order[i, j]] = j, so step k keeps features with rank ≥ k."""
+    positions = torch.arange(order.shape[1], device=order.device).expand_as(order)
+    return torch.empty_like(order).scatter_(1, order, positions)

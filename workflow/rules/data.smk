@@ -1,4 +1,5 @@
-"""Downloads (local rules: login nodes have the internet) and dataset preparation."""
+"""Data: downloads (local rules: login nodes have the internet, compute nodes need not) and the
+frozen train/val/test tensors of every dataset."""
 
 
 localrules:
@@ -23,7 +24,7 @@ rule download_tweeteval:
     params:
         download=lambda wc: config["datasets"][wc.dataset].get("download", {}),
     script:
-        "../../scripts/download_tweeteval.py"
+        "../../scripts/data/download_tweeteval.py"
 
 
 rule check_imagenet:
@@ -43,7 +44,7 @@ rule check_imagenet:
         root=lambda wc: config["datasets"][wc.dataset]["options"].get("root", ""),
         key=lambda wc: f"datasets.{wc.dataset}.options.root",
     script:
-        "../../scripts/check_imagenet.py"
+        "../../scripts/data/check_imagenet.py"
 
 
 rule download_weights:
@@ -62,7 +63,7 @@ rule download_weights:
     params:
         resources=lambda wc, output: str(Path(output[0]).parents[1]),
     script:
-        "../../scripts/download_weights.py"
+        "../../scripts/data/download_weights.py"
 
 
 rule prepare:
@@ -85,4 +86,4 @@ rule prepare:
         seed=config["seed"],
         resources=RESOURCES,
     script:
-        "../../scripts/prepare.py"
+        "../../scripts/data/prepare.py"

@@ -1,4 +1,5 @@
-"""MuS masked fine-tuning, one job per (dataset, model, λ)."""
+"""Fine-tuning, one job per (dataset, model, λ): every model at λ = 1, and MuS's masked
+fine-tuning at each λ < 1 where MuS runs; the training curves."""
 
 
 rule finetune:
@@ -26,4 +27,36 @@ rule finetune:
         device=config["device"],
         resources=RESOURCES,
     script:
-        "../../scripts/finetune.py"
+        "../../scripts/finetune/finetune.py"
+
+
+rule figure_training:
+    input:
+        histories=expand(
+            f"{RESULTS}/tables/training/{{t[0]}}/{{t[1]}}/lam{{t[2]}}.csv",
+            t=trained_models(),
+        ),
+        accuracies=expand(
+            f"{RESULTS}/tables/accuracy/{{t[0]}}/{{t[1]}}/lam{{t[2]}}.csv",
+            t=trained_models(),
+        ),
+    output:
+        history=f"{RESULTS}/tables/training.csv",
+        accuracy=f"{RESULTS}/tables/test_accuracy.csv",
+        figure=report(
+            f"{RESULTS}/figures/training_curves.png",
+            caption="../report/training.rst",
+            category="Fine-tuning",
+        ),
+    log:
+        f"{RESULTS}/logs/figures/training.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/figures/training.tsv"
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../../scripts/finetune/figure_training.py"

@@ -29,7 +29,7 @@ rule smug:
         seed=config["seed"],
         device=config["device"],
     script:
-        "../../scripts/smug.py"
+        "../../scripts/smug/smug.py"
 
 
 rule smug_evaluate:
@@ -61,7 +61,7 @@ rule smug_evaluate:
         seed=config["seed"],
         device=config["device"],
     script:
-        "../../scripts/smug_evaluate.py"
+        "../../scripts/smug/smug_evaluate.py"
 
 
 rule figure_smug:
@@ -112,4 +112,4 @@ rule figure_smug:
         pairs=smug_pairs(),
         examples=config["figures"]["examples"],
     script:
-        "../../scripts/figure_smug.py"
+        "../../scripts/smug/figure_smug.py"

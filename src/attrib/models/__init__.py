@@ -7,7 +7,6 @@ A model's modality and removal modes are in ``attrib.catalogue.MODELS`` (read wi
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any, Callable
 
@@ -17,6 +16,7 @@ from attrib.models.base import FeatureClassifier, ImageClassifier, chunked_logit
 from attrib.models.text import HFTextClassifier, TextClassifier, TextCNN, bert, hf_from_config, roberta, textcnn
 from attrib.models.vision import ViTClassifier, resnet, resnet50, vit, vit_b_16
 from attrib.models.weights import download_weights
+from attrib.runtime import atomic_save
 
 __all__ = [
     "MODELS",
@@ -76,11 +76,7 @@ def save_checkpoint(model: FeatureClassifier, path: str | Path, extra: Any = Non
     }
     if isinstance(model, HFTextClassifier):  # rebuilding then needs no model directory
         payload["hf_config"] = model.net.config.to_dict()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)
+    atomic_save(payload, path)
 
 
 def load_checkpoint(path: str | Path, *, resources: str | Path | None = None) -> tuple[FeatureClassifier, Any]:

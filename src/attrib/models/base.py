@@ -138,11 +138,23 @@ def chunked_logits(
     """
     if keep is not None and keep.shape[0] != x.shape[0]:
         raise ValueError(f"keep has {keep.shape[0]} rows for {x.shape[0]} inputs")
+    options = {} if removal is None else {"removal": removal}
     with torch.no_grad():
         chunks = [
-            model(x[i : i + chunk_size], None if keep is None else keep[i : i + chunk_size], removal)
+            model(x[i : i + chunk_size], **options)
+            if keep is None
+            else model(x[i : i + chunk_size], keep=keep[i : i + chunk_size], **options)
             for i in range(0, x.shape[0], chunk_size)
         ]
     if not chunks:
         return torch.empty(0, model.num_classes, device=x.device)
     return torch.cat(chunks)
+
+
+def class_targets(target, logits: torch.Tensor) -> torch.Tensor:
+    """(N,) long: the class each input is explained or scored for — the predicted class (argmax
+    of ``logits``) where ``target`` is None; an int applies to every input."""
+    if target is None:
+        return logits.argmax(dim=1)
+    target = torch.as_tensor(target, dtype=torch.long, device=logits.device)
+    return target.expand(logits.shape[0]) if target.dim() == 0 else target.reshape(-1)

@@ -1,0 +1,65 @@
+"""Attribute the λ = 1 model's predictions on the evaluation subset with one method, then score the
+attributions (deletion/insertion AUCs; on images DiffID and the ground-truth scores) in the same
+process, so the model and data are loaded once."""
+
+from pathlib import Path
+
+import torch
+
+from attrib.attribution import build_method, METHODS
+from attrib.data import images_as_float, load_split
+from attrib.evalset import load_model_and_eval_set
+from attrib.features import upsample_keep
+from attrib.attribution.scores import attribution_scores
+from attrib.models import chunked_logits
+from attrib.runtime import atomic_save, resolve_device, setup
+
+REFERENCE_POOL = 1000  # expected gradients draws its references from this many training images
+
+sm = snakemake  # noqa: F821
+log = setup(sm.log[0], sm.threads, sm.params.seed)
+device = resolve_device(sm.params.device)
+model, evalset = load_model_and_eval_set(sm.input.model, Path(sm.input.data[0]).parent, sm.params.eval_size, device)
+x = evalset.inputs
+pred = chunked_logits(model, x, chunk_size=sm.params.chunk_size).argmax(1)
+name = sm.params.method
+options = {"chunk_size": sm.params.chunk_size, **sm.params.options}
+if "seed" in METHODS[name].defaults:  # seeded methods follow the config seed
+    options.setdefault("seed", sm.params.seed)
+if "references" in METHODS[name].defaults:  # expected gradients: references are training images
+    train = load_split(Path(sm.input.data[0]).parent, "train")
+    options["references"] = images_as_float({"x": train["x"][:REFERENCE_POOL]}).to(device)
+method = build_method(name, model, **options)
+target = evalset.labels if sm.params.target == "label" else pred
+result = method.attribute(x, target=target)
+pixel_map = magnitude = None
+if result.map is not None:
+    pixel_map = result.map.detach().sum(dim=1).to(torch.float16).cpu()
+    magnitude = result.map.detach().abs().sum(dim=1).to(torch.float16).cpu()
+elif model.modality == "image":  # feature-level methods: each patch's score on its pixels
+    magnitude = upsample_keep(result.features.detach().abs(), x.shape[-1], model.patch)[:, 0].half().cpu()
+features = result.features.detach().cpu()
+atomic_save(
+    {
+        "method": name,
+        "options": options,
+        "features": features,
+        "map": pixel_map,  # signed, summed over channels: (N, H, W)
+        "magnitude": magnitude,  # |map| summed over channels, what DiffID ranks: (N, H, W)
+        "target": target.cpu(),  # the class explained, which the scores use
+        "label": evalset.labels.cpu(),
+    },
+    sm.output.attribution,
+)
+log.info("attributed %d inputs with %s (%s)", len(pred), sm.wildcards.method, name)
+
+scores = attribution_scores(model, x, features.float().to(device), None if magnitude is None else magnitude.float().to(device),
+                            target, masks=evalset.masks, curve_steps=sm.params.curves["steps"],
+                            curve_baseline=sm.params.curves["baseline"], chunk_size=sm.params.chunk_size)
+labels = dict(dataset=sm.wildcards.dataset, model=sm.wildcards.model, method=sm.wildcards.method, registry=name,
+              recalibrate=bool(options.get("recalibrate", False)))
+for kind, table in scores.items():
+    for key, value in reversed(labels.items()):
+        table.insert(0, key, value)
+    table.to_csv(sm.output[kind], index=False)
+log.info("scored %s: %s", sm.wildcards.method, ", ".join(f"{len(t)} {kind} rows" for kind, t in scores.items()))

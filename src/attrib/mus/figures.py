@@ -1,0 +1,245 @@
+"""MuS figures E1 (certified vs empirical stability), E2 (certified accuracy), E3 (sparsity) and
+the masked accuracy, each drawn only from a tidy table that these functions also return."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from attrib.figures import _panels, plt
+from attrib.mus.smoothing import certified_accuracy_at
+
+CURVE_POINTS = 101
+
+
+def _grid(table: pd.DataFrame, radius_columns) -> np.ndarray:
+    """r/p from 0 to twice the largest certifiable radius 1/(2λ) (at least 2 flips) of the
+    smallest λ, with every value that occurs below it (where the step curves jump)."""
+    p = table["num_features"].to_numpy()
+    end = 2 * max(np.floor(1 / (2 * table["lambda"].min()) + 1e-9), 1) / p.min()
+    values = np.concatenate([np.asarray(table[c], dtype=float) / p for c in radius_columns])
+    inside = values[np.isfinite(values) & (values <= end)]
+    return np.unique(np.concatenate([np.linspace(0, end, CURVE_POINTS), inside]))
+
+
+def _fraction_stable(consistent, radius, p, grid):
+    """Fraction of samples consistent with radius ≥ r, on the grid of r/p."""
+    ok = consistent[:, None] & (radius[:, None] >= grid[None] * p[:, None] - 1e-9)
+    return ok.mean(axis=0)
+
+
+def certified_stability_curves(e1: pd.DataFrame) -> pd.DataFrame:
+    """E1 certified curves per (dataset, model, method, top-f, λ): consistent and incrementally
+    and decrementally certified with radius ≥ r, without μ and with μ = α."""
+    parts = []
+    keys = ["dataset", "model", "method", "top_fraction"]
+    for key, group in e1.groupby(keys, sort=False):
+        grid = _grid(group, ["flips_a_0", "flips_1_0", "flips_a_a", "flips_1_a"])
+        for lam, table in group.groupby("lambda", sort=True):
+            p = table["num_features"].to_numpy()
+            for variant, consistent, inc, dec in (("no_mu", "consistent", "flips_a_0", "flips_1_0"),
+                                                  ("mu", "consistent_mu", "flips_a_a", "flips_1_a")):
+                radius = np.minimum(table[inc].to_numpy(), table[dec].to_numpy())
+                parts.append(pd.DataFrame({
+                    **dict(zip(keys, key)), "lambda": lam, "variant": variant, "radius_over_p": grid,
+                    "fraction": _fraction_stable(table[consistent].to_numpy(bool), radius, p, grid)}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def attack_curves(attack: pd.DataFrame) -> pd.DataFrame:
+    """E1 main figure's curves on the attacked samples: the voting certificate (kind
+    ``certified``) beside the attack's upper bound (kind ``empirical``), per mode and μ."""
+    parts = []
+    keys = ["dataset", "model", "method", "top_fraction"]
+    for key, group in attack.groupby(keys, sort=False):
+        grid = _grid(group, ["flips_incremental", "flips_decremental", "r_max_incremental", "r_max_decremental"])
+        for (lam, mode, with_mu), table in group.groupby(["lambda", "mode", "with_mu"], sort=True):
+            p = table["num_features"].to_numpy()
+            for kind, consistent, inc, dec in (
+                ("certified", "certified_consistent", "flips_incremental", "flips_decremental"),
+                ("empirical", "consistent", "r_max_incremental", "r_max_decremental"),
+            ):
+                radius = np.minimum(table[inc].to_numpy(float), table[dec].to_numpy(float))
+                parts.append(pd.DataFrame({
+                    **dict(zip(keys, key)), "lambda": lam, "mode": mode, "with_mu": with_mu, "kind": kind,
+                    "radius_over_p": grid,
+                    "fraction": _fraction_stable(table[consistent].to_numpy(bool), radius, p, grid)}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def soundness_violations(attack: pd.DataFrame, curves: pd.DataFrame) -> list[str]:
+    """What would make the certificate unsound in the pipeline's own outputs: a voting attack
+    curve below the certified one at r > 0, a sample refuted within its certified radius, or a
+    radius beyond 1/(2λ)."""
+    problems = []
+    voting = attack[attack["mode"] == "voting"]
+    for direction in ("incremental", "decremental"):
+        bad = voting[voting[f"r_max_{direction}"] < voting[f"flips_{direction}"]]
+        if len(bad):
+            problems.append(f"{len(bad)} samples refuted {direction}ly within their certified radius")
+    for column in ("flips_incremental", "flips_decremental"):
+        over = attack[attack[column] > 1 / (2 * attack["lambda"]) + 1e-9]
+        if len(over):
+            problems.append(f"{len(over)} {column} beyond 1/(2λ)")
+    keys = ["dataset", "model", "method", "top_fraction", "lambda", "with_mu", "radius_over_p"]
+    pivot = curves[curves["mode"] == "voting"].pivot_table(index=keys, columns="kind", values="fraction")
+    below = pivot[(pivot.index.get_level_values("radius_over_p") > 0) & (pivot["empirical"] < pivot["certified"] - 1e-12)]
+    if len(below):
+        problems.append(f"the empirical curve lies below the certified one at {len(below)} points with r > 0")
+    return problems
+
+
+def _lambda_colours(lambdas):
+    cmap = plt.get_cmap("viridis")
+    lambdas = sorted(lambdas, reverse=True)
+    return {lam: cmap(i / max(len(lambdas) - 1, 1)) for i, lam in enumerate(lambdas)}
+
+
+def e1_main_figure(curves: pd.DataFrame) -> plt.Figure:
+    """Certified (solid) and empirical (dashed: voting attack; dotted: soft attack) stability
+    vs r/p, one curve per λ, one panel per model; without μ."""
+    curves = curves[~curves["with_mu"].astype(bool)]
+    groups = list(curves.groupby(["dataset", "model"], sort=False))
+    fig, axes = _panels(len(groups))
+    colours = _lambda_colours(curves["lambda"].unique())
+    for ax, ((dataset, model), table) in zip(axes, groups):
+        for (lam, mode, kind), line in table.groupby(["lambda", "mode", "kind"], sort=True):
+            if kind == "certified" and mode != "voting":
+                continue
+            style = "-" if kind == "certified" else ("--" if mode == "voting" else ":")
+            label = f"λ={lam:g}" if kind == "certified" else None
+            ax.plot(line["radius_over_p"], line["fraction"], style, color=colours[lam], label=label)
+        method, fraction = table["method"].iloc[0], table["top_fraction"].iloc[0]
+        ax.set(title=f"{dataset} / {model}: {method} top-{fraction:g}", xlabel="radius r / p",
+               ylabel="consistent and stable", ylim=(0, 1))
+        ax.legend(fontsize=7, title="solid certified, dashed attack", title_fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def e1_grid_figure(curves: pd.DataFrame) -> plt.Figure:
+    """Appendix grid: rows (dataset, model, method), columns top-f; certified curves per λ,
+    solid without μ, dotted with μ = α."""
+    rows = list(curves.groupby(["dataset", "model", "method"], sort=False))
+    fractions = sorted(curves["top_fraction"].unique())
+    colours = _lambda_colours(curves["lambda"].unique())
+    fig, axes = plt.subplots(len(rows), len(fractions), figsize=(3.0 * len(fractions), 2.4 * len(rows)),
+                             squeeze=False, sharey=True)
+    for i, ((dataset, model, method), table) in enumerate(rows):
+        for jf, fraction in enumerate(fractions):
+            ax = axes[i, jf]
+            for (lam, variant), line in table[table["top_fraction"] == fraction].groupby(["lambda", "variant"]):
+                ax.plot(line["radius_over_p"], line["fraction"], "-" if variant == "no_mu" else ":",
+                        color=colours[lam], label=f"λ={lam:g}" if variant == "no_mu" else None)
+            ax.set_title(f"{model} / {method} / top-{fraction:g}", fontsize=8)
+            ax.set_ylim(0, 1)
+            if i == len(rows) - 1:
+                ax.set_xlabel("r / p")
+    axes[0, 0].legend(fontsize=6)
+    fig.tight_layout()
+    return fig
+
+
+def sparsity_summary(e3: pd.DataFrame) -> pd.DataFrame:
+    keys = ["dataset", "model", "method", "with_mu", "lambda"]
+    return e3.groupby(keys, sort=True).agg(mean_k_over_p=("k_over_p", "mean"), certified=("certified", "mean"),
+                                           samples=("sample", "count")).reset_index()
+
+
+def e3_figure(summary: pd.DataFrame) -> plt.Figure:
+    """Mean k/p of the smallest certified top-k vs λ per method (solid without μ, dashed with
+    μ = α), one panel per model."""
+    groups = list(summary.groupby(["dataset", "model"], sort=False))
+    fig, axes = _panels(len(groups))
+    for ax, ((dataset, model), table) in zip(axes, groups):
+        for i, (method, lines) in enumerate(table.groupby("method", sort=True)):
+            for with_mu, line in lines.groupby("with_mu"):
+                ax.plot(line["lambda"], line["mean_k_over_p"], "--" if with_mu else "-", marker="o", color=f"C{i}",
+                        label=method if not with_mu else None)
+        ax.set(title=f"{dataset} / {model}", xlabel="λ", ylabel="mean k / p (certified top-k)", xscale="log",
+               ylim=(0, 1.05))
+        ax.legend(fontsize=7, title="solid: μ=0, dashed: μ=α", title_fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def masked_accuracy(e1: pd.DataFrame) -> pd.DataFrame:
+    """Accuracy of f(x ⊙ α) (top-f explanation, μ = 0) and of f(x) per λ and method."""
+    table = e1.assign(correct_masked=e1["pred_a_0"] == e1["label"], correct_full=e1["pred_1_0"] == e1["label"])
+    keys = ["dataset", "model", "method", "top_fraction", "lambda"]
+    return table.groupby(keys, sort=True).agg(masked_accuracy=("correct_masked", "mean"),
+                                              full_accuracy=("correct_full", "mean")).reset_index()
+
+
+def masked_accuracy_figure(table: pd.DataFrame) -> plt.Figure:
+    """Masked accuracy vs λ per method; rows top-f, columns model; grey: f(x) unmasked."""
+    models = list(table.groupby(["dataset", "model"], sort=False).groups)
+    fractions = sorted(table["top_fraction"].unique())
+    fig, axes = plt.subplots(len(fractions), len(models), figsize=(3.6 * len(models), 2.5 * len(fractions)),
+                             squeeze=False, sharey=True)
+    for jm, (dataset, model) in enumerate(models):
+        for i, fraction in enumerate(fractions):
+            ax = axes[i, jm]
+            part = table[(table["dataset"] == dataset) & (table["model"] == model) & (table["top_fraction"] == fraction)]
+            for k, (method, line) in enumerate(part.groupby("method", sort=True)):
+                ax.plot(line["lambda"], line["masked_accuracy"], marker="o", color=f"C{k}", label=method)
+            full = part.groupby("lambda")["full_accuracy"].first()
+            ax.plot(full.index, full.to_numpy(), color="grey", ls=":", label="f(x)")
+            ax.set(xscale="log", ylim=(0, 1), title=f"{model} / top-{fraction:g}")
+            ax.title.set_fontsize(8)
+            if i == len(fractions) - 1:
+                ax.set_xlabel("λ")
+    axes[0, 0].legend(fontsize=6)
+    fig.tight_layout()
+    return fig
+
+
+def certified_accuracy_curve(samples: pd.DataFrame, points: int = 101) -> pd.DataFrame:
+    """E2 curves from per-sample certificates: certified accuracy on a grid of r up to the
+    largest radius any λ can certify, 1/(2·λ_min), with r/p, the clean accuracy and the share
+    of the λ = 1 clean accuracy it keeps (``clean_accuracy_retained``, NaN without λ = 1): the
+    paper's "ViTs tolerate masking better" compares that share across models."""
+    parts = []
+    for (dataset, model), table in samples.groupby(["dataset", "model"], sort=False):
+        radii = np.linspace(0, 1 / (2 * table["lambda"].min()), points)
+        curve = certified_accuracy_at(table, radii)
+        curve["radius_over_p"] = curve["radius"] / int(table["num_features"].iloc[0])
+        clean = table.groupby("lambda")["correct"].mean()
+        retained = clean / clean.get(1.0, np.nan)
+        curve = curve.join(pd.DataFrame({"clean_accuracy": clean, "clean_accuracy_retained": retained}), on="lambda")
+        curve.insert(0, "model", model)
+        curve.insert(0, "dataset", dataset)
+        parts.append(curve)
+    return pd.concat(parts, ignore_index=True)
+
+
+def certified_accuracy_figure(curve: pd.DataFrame) -> plt.Figure:
+    """One row per dataset: a panel per model (certified accuracy vs r/p, a curve per λ), then
+    the clean accuracy each model keeps relative to λ = 1, against λ (one line per model)."""
+    datasets = list(dict.fromkeys(curve["dataset"]))
+    columns = max(curve[curve["dataset"] == d]["model"].nunique() for d in datasets) + 1
+    fig, axes = plt.subplots(len(datasets), columns, figsize=(4.0 * columns, 3.2 * len(datasets)), squeeze=False)
+    for row, dataset in zip(axes, datasets):
+        part = curve[curve["dataset"] == dataset]
+        models = list(part.groupby("model", sort=False))
+        for ax, (model, table) in zip(row, models):
+            for lam, line in table.groupby("lambda", sort=True):
+                label = f"λ={lam:g} (clean {line['clean_accuracy'].iloc[0]:.2f})"
+                ax.plot(line["radius_over_p"], line["certified_accuracy"], label=label)
+            ax.set(title=f"{dataset} / {model}", xlabel="certified radius r / p", ylabel="certified accuracy",
+                   ylim=(0, 1))
+            ax.legend(fontsize=7)
+        ax = row[-1]
+        for model, table in models:
+            clean = table.groupby("lambda")["clean_accuracy_retained"].first()
+            ax.plot(clean.index, clean.to_numpy(), marker="o", label=model)
+        lams = sorted(part["lambda"].unique())
+        ax.set(title=f"{dataset}: clean accuracy kept", xlabel="λ", xscale="log",
+               ylabel="clean acc. / clean acc. at λ = 1", ylim=(0, 1.05))
+        ax.set_xticks(lams, [f"{lam:g}" for lam in lams])
+        ax.minorticks_off()
+        ax.legend(fontsize=7)
+        for ax in row[len(models):-1]:
+            ax.axis("off")
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,115 @@
+"""SMUG figures: example maps, saliency metric and sparsity per method, solver time."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from attrib.figures import _colour_scale, _panels, plt, sns
+
+
+SMUG_ORDER = ("smug", "smug_base")
+
+
+def smug_method_order(methods) -> list[str]:
+    """SMUG's maps first, then the compared methods in their given order."""
+    methods = list(dict.fromkeys(methods))
+    return [m for m in SMUG_ORDER if m in methods] + [m for m in methods if m not in SMUG_ORDER]
+
+
+def smug_summary(scores: pd.DataFrame) -> pd.DataFrame:
+    """Per (dataset, model, method): median saliency metric, mean sparsity and ground truth."""
+    columns = [c for c in ("saliency_metric", "area", "prob", "kept_fraction", "gini", "pointing",
+                           "relevance_mass", "mask_auc") if c in scores]
+    grouped = scores.groupby(["dataset", "model", "method"], sort=False)
+    out = grouped[columns].mean().add_prefix("mean_")
+    out.insert(0, "median_saliency_metric", grouped["saliency_metric"].median())
+    out.insert(0, "inputs", grouped.size())
+    return out.reset_index()
+
+
+def smug_saliency_figure(scores: pd.DataFrame) -> plt.Figure:
+    """Per (dataset, model): saliency metric (lower is better) and fraction kept per method."""
+    pairs = list(scores.groupby(["dataset", "model"], sort=False).groups)
+    fig, axes = plt.subplots(len(pairs), 2, figsize=(10, 3.4 * len(pairs)), squeeze=False)
+    for (ax_metric, ax_kept), (dataset, model) in zip(axes, pairs):
+        table = scores[(scores["dataset"] == dataset) & (scores["model"] == model)]
+        order = smug_method_order(table["method"])
+        sns.boxplot(data=table, x="method", y="saliency_metric", order=order, ax=ax_metric, color="#9ecae1",
+                    showfliers=False)
+        np.random.seed(0)  # seaborn jitters strip points with numpy's global generator
+        sns.stripplot(data=table, x="method", y="saliency_metric", order=order, ax=ax_metric, size=2, color="0.3")
+        ax_metric.set(title=f"{dataset} / {model}: saliency metric", ylabel="log max(a, 0.05) − log p, lower is better",
+                      xlabel="")
+        sns.barplot(data=table, x="method", y="kept_fraction", order=order, ax=ax_kept, color="#fdae6b",
+                    seed=0)  # the error bar is a bootstrap interval
+        ax_kept.set(title=f"{dataset} / {model}: sparsity", ylabel="fraction of positions kept", xlabel="",
+                    ylim=(0, 1))
+        for ax in (ax_metric, ax_kept):
+            ax.tick_params(axis="x", rotation=30, labelsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def smug_solver_time_figure(solver: pd.DataFrame) -> plt.Figure:
+    """Solve time per input per backend on the programs every backend solved (log scale)."""
+    timed = solver[solver["solution"] == 0]
+    shared = timed.groupby(["dataset", "model", "input"])["backend"].transform("nunique") == timed.groupby(
+        ["dataset", "model"])["backend"].transform("nunique")
+    timed = timed[shared]
+    pairs = list(timed.groupby(["dataset", "model"], sort=False).groups)
+    fig, axes = _panels(len(pairs), width=4.2)
+    for ax, (dataset, model) in zip(axes, pairs):
+        table = timed[(timed["dataset"] == dataset) & (timed["model"] == model)]
+        np.random.seed(0)  # seaborn jitters strip points with numpy's global generator
+        sns.stripplot(data=table, x="backend", y="seconds", hue="status", ax=ax, size=4, jitter=0.2)
+        medians = table.groupby("backend")["seconds"].median()
+        for i, label in enumerate(t.get_text() for t in ax.get_xticklabels()):
+            ax.hlines(medians[label], i - 0.3, i + 0.3, color="black")
+        ax.set_yscale("log")
+        ax.set(title=f"{dataset} / {model}: {table['input'].nunique()} programs", ylabel="solve time (s)")
+        ax.legend(fontsize=6, title="status", title_fontsize=6)
+    fig.tight_layout()
+    return fig
+
+
+def smug_examples_figure(blocks: list[dict]) -> plt.Figure:
+    """One block per (dataset, model): images with their maps side by side, or token strips.
+
+    Each block has ``title``, ``columns`` (name -> (N, H, W) or (N, L) maps), and ``images``
+    (N, 3, H, W) or ``tokens`` (N lists of strings) and ``labels``.
+    """
+    heights = [len(b["labels"]) * (1.5 if "images" in b else 0.35 * len(b["columns"]) + 1.5) + 0.4 for b in blocks]
+    fig = plt.figure(figsize=(8.5, sum(heights)))
+    subfigs = fig.subfigures(len(blocks), 1, height_ratios=heights, squeeze=False)[:, 0]
+    for subfig, block in zip(subfigs, blocks):
+        subfig.suptitle(block["title"], fontsize=8)
+        names = list(block["columns"])
+        rows = len(block["labels"])
+        if "images" in block:
+            axes = subfig.subplots(rows, len(names) + 1, squeeze=False)
+            for r in range(rows):
+                axes[r, 0].imshow(block["images"][r].permute(1, 2, 0).numpy())
+                axes[r, 0].set_ylabel(block["labels"][r], fontsize=6)
+                for c, name in enumerate(names):
+                    grid = block["columns"][name][r].numpy()
+                    axes[r, c + 1].imshow(grid, **_colour_scale(grid))
+            for c, title in enumerate(["input", *names]):
+                axes[0, c].set_title(title, fontsize=7)
+            for ax in axes.flat:
+                ax.set_xticks([])
+                ax.set_yticks([])
+                ax.grid(False)
+            continue
+        axes = subfig.subplots(rows, 1, squeeze=False)[:, 0]
+        for r, ax in enumerate(axes):
+            tokens = block["tokens"][r]
+            strip = np.stack([block["columns"][name][r, : len(tokens)].numpy() for name in names])
+            strip = strip / np.maximum(np.abs(strip).max(axis=1, keepdims=True), 1e-12)
+            ax.imshow(strip, aspect="auto", **_colour_scale(strip))
+            ax.grid(False)
+            ax.set_xticks(range(len(tokens)), tokens, rotation=60, ha="right", fontsize=5)
+            ax.set_yticks(range(len(names)), names, fontsize=6)
+            ax.set_title(block["labels"][r], fontsize=6, loc="left")
+        subfig.subplots_adjust(hspace=1.2, bottom=0.08)
+    return fig

@@ -1,0 +1,114 @@
+"""Attributions and their faithfulness (re-calibration paper): every method of attribute.methods
+on the λ = 1 model, scored in the same job (deletion/insertion everywhere; DiffID and ground
+truth on images); example maps and the faithfulness figures."""
+
+
+rule attribute:
+    input:
+        data=data_files("{dataset}"),
+        model=base_checkpoint,
+    output:
+        attribution=f"{RESULTS}/attributions/{{dataset}}/{{model}}/{{method}}.pt",
+        diffid=f"{RESULTS}/tables/scores/diffid/{{dataset}}/{{model}}/{{method}}.csv",
+        ground_truth=f"{RESULTS}/tables/scores/ground_truth/{{dataset}}/{{model}}/{{method}}.csv",
+        deletion_insertion=f"{RESULTS}/tables/scores/deletion_insertion/{{dataset}}/{{model}}/{{method}}.csv",
+    log:
+        f"{RESULTS}/logs/attribute/{{dataset}}/{{model}}/{{method}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/attribute/{{dataset}}/{{model}}/{{method}}.tsv"
+    conda:
+        ENV
+    threads: config["threads"]["attribute"]
+    resources:
+        mem_mb=8000,
+        runtime=120,
+        gpu=1,
+    params:
+        method=lambda wc: method_name(wc.method),
+        options=lambda wc: method_options(wc.method),
+        target=config["attribute"].get("target", "predicted"),
+        curves=config["attribute"]["curves"],
+        eval_size=lambda wc: config["datasets"][wc.dataset]["eval_size"],
+        chunk_size=config["chunk_size"],
+        seed=config["seed"],
+        device=config["device"],
+    script:
+        "../../scripts/attribution/attribute.py"
+
+
+rule figure_attribution_examples:
+    input:
+        data=data_files("{dataset}"),
+        attributions=lambda wc: expand(
+            f"{RESULTS}/attributions/{wc.dataset}/{{model}}/{{method}}.pt",
+            model=config["datasets"][wc.dataset]["models"],
+            method=methods_for(wc.dataset),
+        ),
+    output:
+        table=f"{RESULTS}/tables/attribution_examples_{{dataset}}.csv",
+        figure=report(
+            f"{RESULTS}/figures/attribution_examples_{{dataset}}.png",
+            caption="../report/attribution_examples.rst",
+            category="Attributions",
+            subcategory="{dataset}",
+        ),
+    log:
+        f"{RESULTS}/logs/figures/attribution_examples_{{dataset}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/figures/attribution_examples_{{dataset}}.tsv"
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        examples=config["figures"]["examples"],
+    script:
+        "../../scripts/attribution/figure_attribution_examples.py"
+
+
+rule figure_faithfulness:
+    input:
+        diffid=expand(
+            f"{RESULTS}/tables/scores/diffid/{{s[0]}}/{{s[1]}}/{{s[2]}}.csv",
+            s=scored_attributions(),
+        ),
+        ground_truth=expand(
+            f"{RESULTS}/tables/scores/ground_truth/{{s[0]}}/{{s[1]}}/{{s[2]}}.csv",
+            s=scored_attributions(),
+        ),
+        deletion_insertion=expand(
+            f"{RESULTS}/tables/scores/deletion_insertion/{{s[0]}}/{{s[1]}}/{{s[2]}}.csv",
+            s=scored_attributions(),
+        ),
+    output:
+        diffid=f"{RESULTS}/tables/diffid.csv",
+        diffid_auc=f"{RESULTS}/tables/diffid_auc.csv",
+        recalibration=f"{RESULTS}/tables/diffid_recalibration.csv",
+        ground_truth=f"{RESULTS}/tables/ground_truth.csv",
+        deletion_insertion=f"{RESULTS}/tables/deletion_insertion_auc.csv",
+        figure=report(
+            f"{RESULTS}/figures/faithfulness.png",
+            caption="../report/faithfulness.rst",
+            category="Attributions",
+            subcategory="faithfulness",
+        ),
+        curves_figure=report(
+            f"{RESULTS}/figures/deletion_insertion.png",
+            caption="../report/deletion_insertion.rst",
+            category="Attributions",
+            subcategory="faithfulness",
+        ),
+    log:
+        f"{RESULTS}/logs/figures/faithfulness.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/figures/faithfulness.tsv"
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../../scripts/attribution/figure_faithfulness.py"

@@ -1,0 +1,14 @@
+"""Data: the input functions and target lists of its rules in data.smk (Snakemake's
+linter keeps functions and rules in separate files)."""
+
+
+def prepare_inputs(wildcards):
+    spec = config["datasets"][wildcards.dataset]
+    inputs = {}
+    if spec["source"] == "tweeteval":
+        inputs["raw"] = f"{RESOURCES}/tweeteval/{wildcards.dataset}/SHA256SUMS"
+    if spec["source"] == "imagenet":
+        inputs["root"] = f"{RESOURCES}/imagenet/{wildcards.dataset}.ok"
+    if spec.get("tokenizer") in PRETRAINED:
+        inputs["tokenizer"] = weights_flag(spec["tokenizer"])
+    return inputs

@@ -1,0 +1,17 @@
+"""Fine-tuning, one job per (dataset, model, λ): the input functions and target lists of its rules in finetune.smk (Snakemake's
+linter keeps functions and rules in separate files)."""
+
+
+def finetune_inputs(wildcards):
+    """λ = 1 starts from the builder (pretrained weights where the model has them);
+    every λ < 1 starts from the λ = 1 checkpoint."""
+    inputs = {"data": data_files(wildcards.dataset)}
+    if wildcards.lam != "1":
+        inputs["base"] = base_checkpoint(wildcards)
+    elif wildcards.model in PRETRAINED:
+        inputs["weights"] = weights_flag(wildcards.model)
+    return inputs
+
+
+def finetune_targets():
+    return [f"{RESULTS}/figures/training_curves.png"]

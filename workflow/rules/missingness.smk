@@ -1,0 +1,198 @@
+"""Missingness bias: patch ablation under each order and removal mode, the LIME top-K test and
+the text analogue ([MASK] vs deletion), with their figures."""
+
+
+rule ablate_patches:
+    input:
+        data=data_files("{dataset}"),
+        model=base_checkpoint,
+        attributions=lambda wc: sorted(
+            {
+                o["file"]
+                for o in ablation_orders(wc.dataset, wc.model, wc.removal)
+                if o["file"]
+            }
+        ),
+    output:
+        f"{RESULTS}/tables/ablate/patches/{{dataset}}/{{model}}/{{removal}}.csv",
+    log:
+        f"{RESULTS}/logs/ablate_patches/{{dataset}}/{{model}}/{{removal}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/ablate_patches/{{dataset}}/{{model}}/{{removal}}.tsv"
+    conda:
+        ENV
+    threads: config["threads"]["ablate"]
+    resources:
+        mem_mb=8000,
+        runtime=120,
+        gpu=1,
+    params:
+        orders=lambda wc: ablation_orders(wc.dataset, wc.model, wc.removal),
+        skip=config["ablate"]["skip"],
+        eval_size=lambda wc: config["datasets"][wc.dataset]["eval_size"],
+        chunk_size=config["chunk_size"],
+        seed=config["seed"],
+        device=config["device"],
+    script:
+        "../../scripts/missingness/ablate_patches.py"
+
+
+rule ablate_lime:
+    input:
+        data=data_files("{dataset}"),
+        model=base_checkpoint,
+    output:
+        f"{RESULTS}/ablate/lime/{{dataset}}/{{model}}/{{removal}}.pt",
+    log:
+        f"{RESULTS}/logs/ablate_lime/{{dataset}}/{{model}}/{{removal}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/ablate_lime/{{dataset}}/{{model}}/{{removal}}.tsv"
+    conda:
+        ENV
+    threads: config["threads"]["ablate"]
+    resources:
+        mem_mb=8000,
+        runtime=240,
+        gpu=1,
+    params:
+        lime={k: v for k, v in config["ablate"]["lime"].items() if k != "conditions"},
+        eval_size=lambda wc: config["datasets"][wc.dataset]["eval_size"],
+        chunk_size=config["chunk_size"],
+        seed=config["seed"],
+        device=config["device"],
+    script:
+        "../../scripts/missingness/ablate_lime.py"
+
+
+rule ablate_topk:
+    input:
+        data=data_files("{dataset}"),
+        models=lambda wc: [
+            checkpoint(wc.dataset, m, "1") for m, _ in lime_conditions(wc.dataset)
+        ],
+        lime=lambda wc: [
+            f"{RESULTS}/ablate/lime/{wc.dataset}/{m}/{r}.pt"
+            for m, r in lime_conditions(wc.dataset)
+        ],
+    output:
+        f"{RESULTS}/tables/ablate/topk/{{dataset}}.csv",
+    log:
+        f"{RESULTS}/logs/ablate_topk/{{dataset}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/ablate_topk/{{dataset}}.tsv"
+    conda:
+        ENV
+    threads: config["threads"]["ablate"]
+    resources:
+        mem_mb=8000,
+        runtime=120,
+        gpu=1,
+    params:
+        conditions=lambda wc: lime_conditions(wc.dataset),
+        top_k=config["ablate"]["top_k"],
+        chunk_size=config["chunk_size"],
+        seed=config["seed"],
+        device=config["device"],
+    script:
+        "../../scripts/missingness/ablate_topk.py"
+
+
+rule figure_missingness:
+    input:
+        patches=lambda wc: [
+            f"{RESULTS}/tables/ablate/patches/{ds}/{m}/{r}.csv"
+            for ds, m, r in ablation_jobs()
+            if modality(ds) == "image"
+        ],
+        metas=[f"{RESULTS}/data/{ds}/meta.json" for ds in missingness_image_datasets()],
+    output:
+        orders=f"{RESULTS}/tables/missingness_orders.csv",
+        modes=f"{RESULTS}/tables/missingness_removal_modes.csv",
+        classes=f"{RESULTS}/tables/missingness_classes.csv",
+        top_classes=f"{RESULTS}/tables/missingness_top_classes.csv",
+        orders_figure=report(
+            f"{RESULTS}/figures/missingness_orders.png",
+            caption="../report/missingness_orders.rst",
+            category="Missingness bias",
+        ),
+        modes_figure=report(
+            f"{RESULTS}/figures/missingness_removal_modes.png",
+            caption="../report/missingness_removal_modes.rst",
+            category="Missingness bias",
+        ),
+        classes_figure=report(
+            f"{RESULTS}/figures/missingness_classes.png",
+            caption="../report/missingness_classes.rst",
+            category="Missingness bias",
+        ),
+    log:
+        f"{RESULTS}/logs/figures/missingness.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/figures/missingness.tsv"
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        conditions=config["ablate"]["conditions"],
+        metas=[
+            {"dataset": ds, "path": f"{RESULTS}/data/{ds}/meta.json"}
+            for ds in missingness_image_datasets()
+        ],
+    script:
+        "../../scripts/missingness/figure_missingness.py"
+
+
+rule figure_missingness_topk:
+    input:
+        expand(f"{RESULTS}/tables/ablate/topk/{{dataset}}.csv", dataset=topk_datasets()),
+    output:
+        curve=f"{RESULTS}/tables/missingness_topk.csv",
+        summary=f"{RESULTS}/tables/missingness_topk_summary.csv",
+        figure=report(
+            f"{RESULTS}/figures/missingness_topk.png",
+            caption="../report/missingness_topk.rst",
+            category="Missingness bias",
+        ),
+    log:
+        f"{RESULTS}/logs/figures/missingness_topk.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/figures/missingness_topk.tsv"
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../../scripts/missingness/figure_missingness_topk.py"
+
+
+rule figure_missingness_text:
+    input:
+        [
+            f"{RESULTS}/tables/ablate/patches/{ds}/{m}/{r}.csv"
+            for ds, m, r in ablation_jobs()
+            if modality(ds) == "text"
+        ],
+    output:
+        curve=f"{RESULTS}/tables/missingness_text.csv",
+        figure=report(
+            f"{RESULTS}/figures/missingness_text.png",
+            caption="../report/missingness_text.rst",
+            category="Missingness bias",
+        ),
+    log:
+        f"{RESULTS}/logs/figures/missingness_text.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/figures/missingness_text.tsv"
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../../scripts/missingness/figure_missingness_text.py"

@@ -1,0 +1,86 @@
+"""Missingness bias: the input functions and target lists of its rules in missingness.smk (Snakemake's
+linter keeps functions and rules in separate files)."""
+
+
+def ablation_jobs():
+    """(dataset, model, removal): every ablate condition, plus every image model under each
+    mode of ablate.removal_modes that it supports (those under the random order only).
+    """
+    jobs = []
+    for ds, model in dataset_models("missingness"):
+        for condition in config["ablate"]["conditions"]:
+            if condition.split(":")[0] == model:
+                jobs.append((ds, model, condition.split(":")[1]))
+        if modality(ds) == "image":
+            jobs += [
+                (ds, model, removal)
+                for removal in config["ablate"]["removal_modes"]
+                if supports_removal(model, removal) and (ds, model, removal) not in jobs
+            ]
+    return jobs
+
+
+def ordering_source(dataset, model):
+    """Whose attributions order the features that this model has removed."""
+    source = config["ablate"]["ordering_source"]
+    models = config["datasets"][dataset]["models"]
+    if source == "first":
+        return models[0]
+    return source if source in models else model
+
+
+def ablation_orders(dataset, model, removal):
+    """The orders of one job: each with its attribution file (None for random)."""
+    names = config["ablate"]["orders"]
+    if f"{model}:{removal}" not in config["ablate"]["conditions"]:
+        names = ["random"]
+    orders = []
+    for name in names:
+        method, descending = parse_order(name)
+        if method is not None and method not in methods_for(dataset):
+            continue
+        path = None
+        if method is not None:
+            source = ordering_source(dataset, model)
+            path = f"{RESULTS}/attributions/{dataset}/{source}/{method}.pt"
+        orders.append({"name": name, "file": path, "descending": descending})
+    return orders
+
+
+def lime_conditions(dataset):
+    """(model, removal) explained by LIME on this dataset."""
+    return [
+        tuple(c.split(":"))
+        for c in config["ablate"]["lime"]["conditions"]
+        if c.split(":")[0] in config["datasets"][dataset]["models"]
+    ]
+
+
+def topk_datasets():
+    return [
+        ds
+        for ds in config["datasets"]
+        if runs(ds, "missingness") and lime_conditions(ds)
+    ]
+
+
+def missingness_image_datasets():
+    return [
+        ds
+        for ds in config["datasets"]
+        if modality(ds) == "image" and runs(ds, "missingness")
+    ]
+
+
+def missingness_targets():
+    """Image figures where an image model is ablated; the text figure where a text one is."""
+    jobs = ablation_jobs()
+    names = ["orders", "removal_modes", "classes"] + (
+        ["topk"] if topk_datasets() else []
+    )
+    figures = []
+    if any(modality(ds) == "image" for ds, _, _ in jobs):
+        figures += [f"{RESULTS}/figures/missingness_{name}.png" for name in names]
+    if any(modality(ds) == "text" for ds, _, _ in jobs):
+        figures.append(f"{RESULTS}/figures/missingness_text.png")
+    return figures

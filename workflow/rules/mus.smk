@@ -1,0 +1,209 @@
+"""MuS: certified accuracy (E2), certified and empirical stability of explanations (E1),
+sparsity (E3) and the masked accuracy, with their figures."""
+
+
+rule certify_accuracy:
+    input:
+        data=data_files("{dataset}"),
+        model=f"{RESULTS}/models/{{dataset}}/{{model}}/lam{{lam}}.pt",
+    output:
+        f"{RESULTS}/tables/certify/e2/{{dataset}}/{{model}}/lam{{lam}}.csv",
+    log:
+        f"{RESULTS}/logs/certify_accuracy/{{dataset}}/{{model}}/lam{{lam}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/certify_accuracy/{{dataset}}/{{model}}/lam{{lam}}.tsv"
+    conda:
+        ENV
+    threads: config["threads"]["certify"]
+    resources:
+        mem_mb=8000,
+        runtime=120,
+        gpu=1,
+    params:
+        q=config["certify"]["q"],
+        eval_size=lambda wc: config["datasets"][wc.dataset]["eval_size"],
+        chunk_size=config["chunk_size"],
+        seed=config["seed"],
+        device=config["device"],
+    script:
+        "../../scripts/mus/certify_accuracy.py"
+
+
+rule mus_explain:
+    input:
+        data=data_files("{dataset}"),
+        model=base_checkpoint,
+        attributions=lambda wc: expand(
+            f"{RESULTS}/attributions/{wc.dataset}/{wc.model}/{{method}}.pt",
+            method=mus_registry_methods(),
+        ),
+    output:
+        f"{RESULTS}/certify/explanations/{{dataset}}/{{model}}.pt",
+    log:
+        f"{RESULTS}/logs/mus_explain/{{dataset}}/{{model}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/mus_explain/{{dataset}}/{{model}}.tsv"
+    conda:
+        ENV
+    threads: config["threads"]["certify"]
+    resources:
+        mem_mb=8000,
+        runtime=120,
+        gpu=1,
+    params:
+        methods=config["certify"]["methods"],
+        registry=mus_registry_methods(),
+        samples=lambda wc: mus_samples(wc.dataset, "explain"),
+        chunk_size=config["chunk_size"],
+        seed=config["seed"],
+        device=config["device"],
+    script:
+        "../../scripts/mus/mus_explain.py"
+
+
+rule certify_stability:
+    input:
+        data=data_files("{dataset}"),
+        model=mus_checkpoint,
+        explanations=f"{RESULTS}/certify/explanations/{{dataset}}/{{model}}.pt",
+    output:
+        e1=f"{RESULTS}/tables/certify/e1/{{dataset}}/{{model}}/lam{{lam}}.csv",
+        e3=f"{RESULTS}/tables/certify/e3/{{dataset}}/{{model}}/lam{{lam}}.csv",
+    log:
+        f"{RESULTS}/logs/certify_stability/{{dataset}}/{{model}}/lam{{lam}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/certify_stability/{{dataset}}/{{model}}/lam{{lam}}.tsv"
+    conda:
+        ENV
+    threads: config["threads"]["certify"]
+    resources:
+        mem_mb=8000,
+        runtime=240,
+        gpu=1,
+    params:
+        q=config["certify"]["q"],
+        top_fractions=config["certify"]["top_fractions"],
+        samples=lambda wc: mus_samples(wc.dataset, "certify"),
+        sparsity_samples=lambda wc: mus_samples(wc.dataset, "sparsity"),
+        sparsity_max_lambda=config["certify"]["sparsity"]["max_lambda"],
+        chunk_size=config["chunk_size"],
+        seed=config["seed"],
+        device=config["device"],
+    script:
+        "../../scripts/mus/certify_stability.py"
+
+
+rule attack_stability:
+    input:
+        data=data_files("{dataset}"),
+        model=mus_checkpoint,
+        explanations=f"{RESULTS}/certify/explanations/{{dataset}}/{{model}}.pt",
+    output:
+        f"{RESULTS}/tables/certify/attack/{{dataset}}/{{model}}/lam{{lam}}.csv",
+    log:
+        f"{RESULTS}/logs/attack_stability/{{dataset}}/{{model}}/lam{{lam}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/attack_stability/{{dataset}}/{{model}}/lam{{lam}}.tsv"
+    conda:
+        ENV
+    threads: config["threads"]["certify"]
+    resources:
+        mem_mb=8000,
+        runtime=480,
+        gpu=1,
+    params:
+        q=config["certify"]["q"],
+        attack=config["certify"]["attack"],
+        samples=lambda wc: mus_samples(wc.dataset, "attack"),
+        chunk_size=config["chunk_size"],
+        seed=config["seed"],
+        device=config["device"],
+    script:
+        "../../scripts/mus/attack_stability.py"
+
+
+rule figure_certified_accuracy:
+    input:
+        expand(
+            f"{RESULTS}/tables/certify/e2/{{pair[0]}}/{{pair[1]}}/lam{{lam}}.csv",
+            pair=dataset_models("mus"),
+            lam=lambdas(),
+        ),
+    output:
+        samples=f"{RESULTS}/tables/e2_samples.csv",
+        curve=f"{RESULTS}/tables/e2_certified_accuracy.csv",
+        figure=report(
+            f"{RESULTS}/figures/e2_certified_accuracy.png",
+            caption="../report/certified_accuracy.rst",
+            category="MuS certificates",
+        ),
+    log:
+        f"{RESULTS}/logs/figures/certified_accuracy.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/figures/certified_accuracy.tsv"
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../../scripts/mus/figure_certified_accuracy.py"
+
+
+rule figure_mus_stability:
+    input:
+        e1=expand(
+            f"{RESULTS}/tables/certify/e1/{{pair[0]}}/{{pair[1]}}/lam{{lam}}.csv",
+            pair=dataset_models("mus"),
+            lam=mus_lambdas(),
+        ),
+        e3=expand(
+            f"{RESULTS}/tables/certify/e3/{{pair[0]}}/{{pair[1]}}/lam{{lam}}.csv",
+            pair=dataset_models("mus"),
+            lam=mus_lambdas(),
+        ),
+        attack=expand(
+            f"{RESULTS}/tables/certify/attack/{{pair[0]}}/{{pair[1]}}/lam{{lam}}.csv",
+            pair=dataset_models("mus"),
+            lam=attack_lambdas(),
+        ),
+    output:
+        e1_samples=f"{RESULTS}/tables/e1_samples.csv",
+        attack_samples=f"{RESULTS}/tables/e1_attack_samples.csv",
+        e1_curves=f"{RESULTS}/tables/e1_stability.csv",
+        e1_grid_curves=f"{RESULTS}/tables/e1_stability_grid.csv",
+        e3=f"{RESULTS}/tables/e3_sparsity.csv",
+        masked_accuracy=f"{RESULTS}/tables/masked_accuracy.csv",
+        e1_figure=report(
+            f"{RESULTS}/figures/e1_stability.png",
+            caption="../report/e1_stability.rst",
+            category="MuS certificates",
+        ),
+        e1_grid_figure=report(
+            f"{RESULTS}/figures/e1_stability_grid.png",
+            caption="../report/e1_stability_grid.rst",
+            category="MuS certificates",
+        ),
+        e3_figure=report(
+            f"{RESULTS}/figures/e3_sparsity.png",
+            caption="../report/e3_sparsity.rst",
+            category="MuS certificates",
+        ),
+        masked_accuracy_figure=report(
+            f"{RESULTS}/figures/masked_accuracy.png",
+            caption="../report/masked_accuracy.rst",
+            category="MuS certificates",
+        ),
+    log:
+        f"{RESULTS}/logs/figures/mus_stability.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/figures/mus_stability.tsv"
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../../scripts/mus/figure_mus_stability.py"
