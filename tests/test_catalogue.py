@@ -75,7 +75,7 @@ def test_method_options_are_the_registered_defaults():
 
 def test_methods_run_on_text_exactly_where_the_catalogue_says():
     import torch
-    from test_attribution import TextModel
+    from helpers import TextStub
     from test_models import TEXT_META, token_ids
 
     from attrib import catalogue
@@ -89,7 +89,7 @@ def test_methods_run_on_text_exactly_where_the_catalogue_says():
     torch.manual_seed(0)
     textcnn = build_model("textcnn", TEXT_META, {"dim": 8, "channels": 8})  # SMUG explains CNNs only
     for name, entry in catalogue.METHODS.items():
-        model, x = (textcnn, token_ids(2)) if name.startswith("smug") else (TextModel(), ids)
+        model, x = (textcnn, token_ids(2)) if name.startswith("smug") else (TextStub(), ids)
         try:
             got = build_method(name, model, **small.get(name, {})).attribute(x)
         except NotImplementedError:

@@ -169,7 +169,7 @@ def method_modalities(name: str) -> tuple[str, ...]:
     return METHODS[name].modalities
 
 
-# --- MuS mask-space methods (attrib.mus_explain) --------------------------------------------------
+# --- MuS mask-space methods (attrib.mus.explain) ---------------------------------------------------
 
 MASK_METHODS = {
     "vgrad": {},
@@ -180,7 +180,7 @@ MASK_METHODS = {
 """Mask-space methods and their default options (the spec's settings)."""
 
 
-# --- ablation orders (attrib.ablation) ------------------------------------------------------------
+# --- ablation orders (attrib.missingness.ablation) ------------------------------------------------
 
 REVERSE_SUFFIX = "_reverse"
 
