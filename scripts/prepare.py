@@ -19,5 +19,5 @@ if "tokenizer" in sm.input.keys():
 
     verify_weights(spec["tokenizer"], sm.params.resources)
 tokenizer = tokenizer_dir(spec["tokenizer"], sm.params.resources) if "tokenizer" in spec else None
-meta = build_dataset(spec["source"], options, Path(sm.output[0]).parent, seed=sm.params.seed, tokenizer_dir=tokenizer)
+build_dataset(spec["source"], options, Path(sm.output[0]).parent, seed=sm.params.seed, tokenizer_dir=tokenizer)
 log.info("built %s from %s", sm.wildcards.dataset, spec["source"])

@@ -111,3 +111,27 @@ def atomic_save(obj, path: str | Path) -> None:
 def atomic_write_text(path: str | Path, text: str) -> None:
     """Write ``text`` (UTF-8) through a temporary file, as ``atomic_save``."""
     _atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+
+
+def load_torch_file(path: str | Path, *, what: str, keys: tuple[str, ...], remedy: str) -> dict:
+    """``torch.load`` (weights only) of a dict this pipeline wrote. A file that is missing,
+    damaged (truncated, empty, garbage) or of another kind (a dict without ``keys``) raises an
+    error naming the file, the ``what`` it should be, and the ``remedy``, instead of torch's
+    EOFError or a later KeyError."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{what} not found: {path} ({remedy})")
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # torch.load raises many types for a damaged file
+        raise ValueError(f"{path}: not a readable {what} ({type(e).__name__}: {e}); {remedy}") from e
+    if not isinstance(obj, dict):
+        raise ValueError(f"{path}: not a {what}: it holds a {type(obj).__name__}, not a dict; {remedy}")
+    missing = [key for key in keys if key not in obj]
+    if missing:
+        found = sorted(map(str, obj))
+        raise ValueError(
+            f"{path}: not a {what}: it lacks {missing} (keys found: {found[:8]}{' ...' if len(found) > 8 else ''}); "
+            f"{remedy}"
+        )
+    return obj
