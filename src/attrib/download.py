@@ -78,15 +78,16 @@ def verify_file(path: str | Path, expected: str, *, source: str, remove: bool = 
     rerun of its download rule fetches it again instead of trusting it."""
     path = Path(path)
     if not path.is_file():
-        raise ChecksumError(f"{path}: missing, but {source} lists it; rerun its download rule")
+        raise ChecksumError(f"{path}: missing, but {source} lists it; run its download rule again")
     actual = sha256_file(path)
     if not actual.startswith(expected.lower()):
         if remove:
             path.unlink()
-        removed = "; it was removed, rerun its download rule to fetch it again" if remove else ""
+            remedy = "it was removed, rerun its download rule to fetch it again"
+        else:
+            remedy = "force its download rule to run again (snakemake --forcerun download_tweeteval or download_weights)"
         raise ChecksumError(
-            f"{path}: sha256 {actual} differs from {expected} ({source}); the file is damaged or was "
-            f"replaced{removed}"
+            f"{path}: sha256 {actual} differs from {expected} ({source}); the file is damaged or was replaced: {remedy}"
         )
     return actual
 
