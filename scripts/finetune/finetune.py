@@ -17,6 +17,10 @@ lam = float(sm.wildcards.lam)
 spec = sm.params.model_spec
 device = resolve_device(sm.params.device)
 
+if "weights" in sm.input.keys():  # downloaded pretrained weights: only what their manifest vouches for
+    from attrib.models.weights import verify_weights
+
+    verify_weights(sm.wildcards.model, sm.params.resources)
 if lam == 1:
     model = build_model(sm.wildcards.model, meta, spec.get("options", {}), resources=sm.params.resources)
     schedule = Schedule.from_config(spec["train"])
@@ -26,7 +30,7 @@ else:
 
 key = "x" if meta["modality"] == "image" else "ids"
 splits = {name: load_split(data_dir, name) for name in ("train", "val", "test")}
-model, history = train(
+model, history, seconds = train(
     model,
     (splits["train"][key], splits["train"]["y"]),
     (splits["val"][key], splits["val"]["y"]),
@@ -37,6 +41,7 @@ model, history = train(
     device=device,
     state_path=sm.output.model + ".state",
 )
+log.info("trained %d epochs in %.1f s (wall clock, kept out of the history)", len(seconds), sum(seconds))
 labels = dict(dataset=sm.wildcards.dataset, model=sm.wildcards.model, lam=lam)
 history_table(history, **labels).to_csv(sm.output.history, index=False)
 test = evaluate(

@@ -90,7 +90,7 @@ DATASETS = {
                   "background_scale", "mask_threshold", "split_fractions"),
     ),
     "imagenet": DatasetSource(
-        "image", required=("root", "n_train", "n_val", "n_test"), optional=("image_size", "resize", "patch")
+        "image", required=("root", "n_train", "n_val", "n_test"), optional=("image_size", "resize", "patch", "strict")
     ),
     "tweets": DatasetSource("text", required=("n_train", "n_val", "n_test"), optional=("max_length",)),
     "tweeteval": DatasetSource(
