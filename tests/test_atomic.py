@@ -80,3 +80,19 @@ def test_load_torch_file_reads_a_good_file_and_names_a_missing_one(tmp_path):
         load_torch_file(path, what="model checkpoint", keys=CHECKPOINT_KEYS, remedy="rerun rule finetune")
     path.write_bytes(CHECKPOINT)
     assert load_torch_file(path, what="model checkpoint", keys=CHECKPOINT_KEYS, remedy="")["name"] == "resnet"
+
+
+def test_load_checkpoint_names_a_damaged_or_mismatched_checkpoint(tmp_path):
+    from attrib.models import build_model, load_checkpoint, save_checkpoint
+
+    meta = {"modality": "image", "num_classes": 10, "image_size": 32, "patch": 4, "mean": [0.3, 0.4, 0.5]}
+    path = tmp_path / "lam1.pt"
+    path.write_bytes(b"\x00" * 10)
+    with pytest.raises(ValueError, match=f"{path}: not a readable model checkpoint.*finetune"):
+        load_checkpoint(path)
+    save_checkpoint(build_model("resnet", meta, {"width": 8}), path)
+    payload = torch.load(path, weights_only=True)
+    payload["options"] = {"width": 16}  # weights of a narrower network under a wider one's options
+    torch.save(payload, path)
+    with pytest.raises(ValueError, match=f"{path}: its weights do not fit model 'resnet'"):
+        load_checkpoint(path)

@@ -2,7 +2,6 @@
 
 from pathlib import Path
 
-import torch
 
 from attrib.data import load_meta, load_split
 from attrib.finetune import Schedule, evaluate, history_table, masking_levels, train
@@ -44,6 +43,9 @@ model, history, seconds = train(
 log.info("trained %d epochs in %.1f s (wall clock, kept out of the history)", len(seconds), sum(seconds))
 labels = dict(dataset=sm.wildcards.dataset, model=sm.wildcards.model, lam=lam)
 history_table(history, **labels).to_csv(sm.output.history, index=False)
+history_table([{"epoch": e + 1, "seconds": s} for e, s in enumerate(seconds)], **labels).to_csv(
+    sm.output.timing, index=False
+)
 test = evaluate(
     model,
     splits["test"][key],
