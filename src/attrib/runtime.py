@@ -124,7 +124,8 @@ def load_torch_file(path: str | Path, *, what: str, keys: tuple[str, ...], remed
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # torch.load raises many types for a damaged file
-        raise ValueError(f"{path}: not a readable {what} ({type(e).__name__}: {e}); {remedy}") from e
+        first_line = (str(e).splitlines() or [""])[0]  # torch appends pages of advice
+        raise ValueError(f"{path}: not a readable {what} ({type(e).__name__}: {first_line}); {remedy}") from e
     if not isinstance(obj, dict):
         raise ValueError(f"{path}: not a {what}: it holds a {type(obj).__name__}, not a dict; {remedy}")
     missing = [key for key in keys if key not in obj]
