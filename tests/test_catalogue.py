@@ -107,13 +107,12 @@ def test_models_have_the_catalogued_modality_and_removal_modes(tmp_path):
 
     from attrib import catalogue
     from attrib.models import build_model
-    from attrib.models.text import ROBERTA_DIR
-    from attrib.resources import hf_model_dir
+    from attrib.resources import hf_dir
 
     # a tiny roberta snapshot with MiniLM's vocabulary size and padding id, as TEXT_META says
     RobertaConfig(vocab_size=TEXT_META["vocab_size"], hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
                   intermediate_size=8, max_position_embeddings=40, pad_token_id=TEXT_META["pad_id"],
-                  ).save_pretrained(hf_model_dir(tmp_path, ROBERTA_DIR))
+                  ).save_pretrained(hf_dir(catalogue.MODEL_ALIASES["roberta"][0][3:], tmp_path))
     image_meta = {"modality": "image", "num_classes": 3, "image_size": 32, "patch": 16, "mean": [0.5, 0.5, 0.5]}
     metas = {"image": image_meta, "text": TEXT_META}
     inputs = {"image": torch.rand(2, 3, 32, 32), "text": token_ids(2)}

@@ -19,9 +19,11 @@ from attrib.models import (
     load_checkpoint,
     save_checkpoint,
 )
-from attrib.models.text import ROBERTA_DIR
-from attrib.models.vision import weights_path
-from attrib.resources import hf_model_dir
+from attrib.catalogue import MODEL_ALIASES
+from attrib.models.weights import weights_path
+from attrib.resources import hf_dir
+
+ROBERTA_REPO = MODEL_ALIASES["roberta"][0].removeprefix("hf:")
 
 IMAGE_META = {"modality": "image", "num_classes": 10, "image_size": 32, "patch": 4, "mean": [0.3, 0.4, 0.5]}
 # MiniLM's tokenizer: [PAD]=0, [UNK]=100, [CLS]=101, [SEP]=102, [MASK]=103
@@ -294,7 +296,7 @@ def test_vit_removal_option_is_validated():
         build_model("resnet", IMAGE_META, {"removal": "drop"})
     meta = {"modality": "image", "num_classes": 7, "image_size": 224, "patch": 16}
     assert build_model("vit_b_16", meta, {"removal": "drop"}, pretrained=False).default_removal == "drop"
-    with pytest.raises(ValueError, match="model 'vit_b_16' option removal"):
+    with pytest.raises(ValueError, match="torchvision:vit_b_16: removal 'zero' is not a removal mode"):
         build_model("vit_b_16", meta, {"removal": "zero"}, pretrained=False)
 
 
@@ -396,7 +398,7 @@ def test_roberta_positions_and_missing_snapshot(tmp_path):
         max_position_embeddings=40, pad_token_id=1, num_labels=3,
     )
     torch.manual_seed(0)
-    RobertaForSequenceClassification(config).save_pretrained(hf_model_dir(tmp_path, ROBERTA_DIR))
+    RobertaForSequenceClassification(config).save_pretrained(hf_dir(ROBERTA_REPO, tmp_path))
     model = build_model("roberta", meta, resources=tmp_path)
     ids = token_ids(3, meta=meta, low=5, high=60)
     ids[:, 0] = 0

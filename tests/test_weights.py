@@ -12,10 +12,11 @@ from fault_server import Route, serve
 
 from attrib.download import ChecksumError, DownloadError, read_manifest
 from attrib.models import download_weights
-from attrib.models.text import ROBERTA_REPO
-from attrib.models.vision import weights_path
-from attrib.models.weights import torchvision_keys, verify_weights, weights_manifest
+from attrib.catalogue import MODEL_ALIASES
+from attrib.models.weights import torchvision_keys, verify_weights, weights_manifest, weights_path
 from attrib.resources import hf_model_dir
+
+ROBERTA_REPO = MODEL_ALIASES["roberta"][0].removeprefix("hf:")
 
 
 def state_bytes(state) -> bytes:
@@ -171,7 +172,7 @@ def test_roberta_snapshot_goes_to_resources_with_a_manifest(tmp_path, monkeypatc
     snapshot_download, calls = fake_snapshot(SNAPSHOT)
     monkeypatch.setattr(huggingface_hub, "snapshot_download", snapshot_download)
     path = download_weights("roberta", tmp_path, url="http://127.0.0.1:1")
-    assert path == hf_model_dir(tmp_path, "twitter-roberta-base-sentiment")
+    assert path == hf_model_dir(tmp_path, "cardiffnlp--twitter-roberta-base-sentiment")
     ((repo, local_dir, kwargs),) = calls
     assert repo == ROBERTA_REPO and local_dir == path and kwargs["endpoint"] == "http://127.0.0.1:1"
     assert "*.h5" not in kwargs["allow_patterns"]
@@ -195,7 +196,7 @@ def test_roberta_snapshot_goes_to_resources_with_a_manifest(tmp_path, monkeypatc
     [
         ({"config.json": b"<html>"}, "config.json is missing or not JSON"),
         ({"pytorch_model.bin": b"\0" * 10}, "pytorch_model.bin does not load"),
-        ({"pytorch_model.bin": state_bytes({"roberta.pooler.dense.weight": torch.zeros(1)})}, "no classifier"),
+        ({"config.json": json.dumps({"model_type": "gpt2"}).encode()}, "model type 'gpt2', not a text encoder"),
         ({"merges.txt": None}, "no tokenizer files"),
     ],
 )
@@ -224,8 +225,10 @@ def test_a_failed_snapshot_names_the_repo(tmp_path, monkeypatch):
 
 
 def test_unknown_model_has_no_weights(tmp_path):
-    with pytest.raises(ValueError, match="downloadable"):
+    with pytest.raises(ValueError, match="no weights to download for 'resnet'"):
         download_weights("resnet", tmp_path)
-    with pytest.raises(ValueError, match="downloadable"):
+    with pytest.raises(ValueError, match="no weights to download for 'resnet'"):
         verify_weights("resnet", tmp_path)
+    with pytest.raises(ValueError, match="no weights to download for 'mine'"):  # a checkpoint is a local file
+        download_weights("mine", tmp_path, source="torchvision:resnet18", options={"checkpoint": "/my.pt"})
 

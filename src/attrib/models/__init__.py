@@ -1,8 +1,10 @@
-"""Model registry (name -> builder, as torchvision's) and checkpoints.
+"""Model registry (name -> builder, as torchvision's), models named by a source, checkpoints.
 
 Every builder has the signature ``builder(meta, options=None, *, resources=None,
 pretrained=True)`` and returns a ``FeatureClassifier``; ``meta`` is the dataset's meta.json.
 A model's modality and removal modes are in ``attrib.catalogue.MODELS`` (read without torch).
+A config entry with ``source:`` (torchvision:, hf:, python:) is built by
+``attrib.models.sources`` instead; the paper models are aliases of such sources.
 """
 
 from __future__ import annotations
@@ -10,9 +12,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable
 
+from attrib.catalogue import MODEL_ALIASES, SOURCE_FORMS
 from attrib.models.base import FeatureClassifier, ImageClassifier, chunked_logits
-from attrib.models.text import HFTextClassifier, TextClassifier, TextCNN, bert, hf_from_config, roberta, textcnn
-from attrib.models.vision import ViTClassifier, resnet, resnet50, vit, vit_b_16
+from attrib.models.sources import build_source
+from attrib.models.text import HFTextClassifier, TextClassifier, TextCNN, bert, hf_from_config, textcnn
+from attrib.models.vision import ViTClassifier, resnet, vit
 from attrib.models.weights import download_weights
 from attrib.runtime import atomic_save, load_torch_file
 
@@ -31,13 +35,25 @@ __all__ = [
     "save_checkpoint",
 ]
 
+
+def alias(name: str) -> Callable[..., FeatureClassifier]:
+    """The builder of a registered name that is a source with fixed options (MODEL_ALIASES)."""
+    source, fixed = MODEL_ALIASES[name]
+
+    def build(meta, options=None, *, resources=None, pretrained=True):
+        return build_source(source, meta, {**fixed, **(options or {})}, resources=resources, pretrained=pretrained)
+
+    build.__name__, build.__doc__ = name, f"``{source}`` with options {fixed}."
+    return build
+
+
 MODELS: dict[str, Callable[..., FeatureClassifier]] = {
     "resnet": resnet,
     "vit": vit,
-    "resnet50": resnet50,
-    "vit_b_16": vit_b_16,
+    "resnet50": alias("resnet50"),
+    "vit_b_16": alias("vit_b_16"),
     "bert": bert,
-    "roberta": roberta,
+    "roberta": alias("roberta"),
     "textcnn": textcnn,
 }
 
@@ -47,17 +63,23 @@ def build_model(
     meta: dict[str, Any],
     options: dict[str, Any] | None = None,
     *,
+    source: str | None = None,
     resources: str | Path | None = None,
     pretrained: bool = True,
 ) -> FeatureClassifier:
-    """Build a registered model for a dataset, in eval mode (call ``.train()`` to train it).
+    """Build a model for a dataset, in eval mode (call ``.train()`` to train it): the
+    ``source`` (torchvision:, hf:, python:) where given, else the registered model ``name``.
 
-    ``name``, ``options`` and ``meta`` are kept on the model so that a checkpoint can rebuild it.
+    ``name``, ``source``, ``options`` and ``meta`` are kept on the model so that a checkpoint
+    can rebuild it.
     """
-    if name not in MODELS:
-        raise ValueError(f"unknown model {name!r}; known models: {sorted(MODELS)}")
-    model = MODELS[name](meta, options, resources=resources, pretrained=pretrained)
-    model.name, model.options, model.meta = name, dict(options or {}), dict(meta)
+    if source is not None:
+        model = build_source(source, meta, options, resources=resources, pretrained=pretrained)
+    elif name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; known models: {sorted(MODELS)} (or give a source: {SOURCE_FORMS})")
+    else:
+        model = MODELS[name](meta, options, resources=resources, pretrained=pretrained)
+    model.name, model.source, model.options, model.meta = name, source, dict(options or {}), dict(meta)
     return model.eval()
 
 
@@ -67,6 +89,7 @@ def save_checkpoint(model: FeatureClassifier, path: str | Path, extra: Any = Non
         raise ValueError("save_checkpoint needs a model made by build_model (it records how to rebuild it)")
     payload = {
         "name": model.name,
+        "source": model.source,
         "options": model.options,
         "meta": model.meta,
         "state_dict": model.state_dict(),
@@ -83,9 +106,10 @@ def load_checkpoint(path: str | Path, *, resources: str | Path | None = None) ->
                            remedy="rerun the rule that wrote it (finetune) for this dataset, model and λ")
     if "hf_config" in ckpt:
         model = hf_from_config(ckpt["hf_config"], ckpt["meta"])
-        model.name, model.options, model.meta = ckpt["name"], ckpt["options"], ckpt["meta"]
+        model.name, model.source, model.options, model.meta = ckpt["name"], ckpt.get("source"), ckpt["options"], ckpt["meta"]
     else:
-        model = build_model(ckpt["name"], ckpt["meta"], ckpt["options"], resources=resources, pretrained=False)
+        model = build_model(ckpt["name"], ckpt["meta"], ckpt["options"], source=ckpt.get("source"),
+                            resources=resources, pretrained=False)
     try:
         model.load_state_dict(ckpt["state_dict"])
     except RuntimeError as e:

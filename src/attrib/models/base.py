@@ -28,9 +28,10 @@ def merge_options(name: str, defaults: dict[str, Any], options: dict[str, Any] |
     return {**defaults, **options}
 
 
-def require_modality(meta: dict[str, Any], name: str) -> None:
-    """Fail early when a model is paired with a dataset of the other modality."""
-    modality = model_modality(name)
+def require_modality(meta: dict[str, Any], name: str, modality: str | None = None) -> None:
+    """Fail early when a model is paired with a dataset of the other modality (``modality``:
+    the model's, where ``name`` is no registered model but a source)."""
+    modality = modality or model_modality(name)
     if meta.get("modality") != modality:
         raise ValueError(
             f"model {name!r} is for {modality} data but the dataset's modality is {meta.get('modality')!r}"

@@ -14,10 +14,7 @@ from torch import nn
 
 from attrib.catalogue import TEXT_REMOVAL_MODES
 from attrib.models.base import FeatureClassifier, merge_options, require_modality
-from attrib.resources import hf_model_dir, minilm_dir
-
-ROBERTA_REPO = "cardiffnlp/twitter-roberta-base-sentiment"
-ROBERTA_DIR = "twitter-roberta-base-sentiment"
+from attrib.resources import minilm_dir
 
 
 class TextClassifier(FeatureClassifier):
@@ -119,11 +116,15 @@ class TextCNN(TextClassifier):
         return self.fc(h.amax(dim=2))
 
 
-def _hf_net(directory: Path, num_labels: int, pretrained: bool) -> nn.Module:
+def hf_net(directory: Path, num_labels: int, pretrained: bool) -> nn.Module:
+    """A sequence classifier for ``num_labels`` from a local folder: its weights with a new head
+    where it has another number of labels (or none), or (not ``pretrained``) its architecture."""
     from transformers import AutoConfig, AutoModelForSequenceClassification
 
     if pretrained:
-        return AutoModelForSequenceClassification.from_pretrained(directory, num_labels=num_labels, local_files_only=True)
+        return AutoModelForSequenceClassification.from_pretrained(
+            directory, num_labels=num_labels, local_files_only=True, ignore_mismatched_sizes=True
+        )
     config = AutoConfig.from_pretrained(directory, num_labels=num_labels, local_files_only=True)
     return AutoModelForSequenceClassification.from_config(config)
 
@@ -151,28 +152,7 @@ def bert(
     (``resources`` unused: the weights are always local)."""
     require_modality(meta, "bert")
     merge_options("bert", {}, options)
-    return HFTextClassifier(_hf_net(minilm_dir(), meta["num_classes"], pretrained), meta)
-
-
-def roberta(
-    meta: dict[str, Any],
-    options: dict[str, Any] | None = None,
-    *,
-    resources: str | Path | None = None,
-    pretrained: bool = True,
-) -> HFTextClassifier:
-    """cardiffnlp/twitter-roberta-base-sentiment, read from ``resources`` (fetched by the download rule)."""
-    require_modality(meta, "roberta")
-    merge_options("roberta", {}, options)
-    if resources is None:
-        raise ValueError("roberta needs the resources directory holding its snapshot")
-    directory = hf_model_dir(resources, ROBERTA_DIR)
-    if not (directory / "config.json").exists():
-        raise FileNotFoundError(
-            f"{ROBERTA_REPO} not found at {directory}; the download rule fetches it "
-            f"(attrib.models.download_weights('roberta', resources))"
-        )
-    return HFTextClassifier(_hf_net(directory, meta["num_classes"], pretrained), meta)
+    return HFTextClassifier(hf_net(minilm_dir(), meta["num_classes"], pretrained), meta)
 
 
 def textcnn(

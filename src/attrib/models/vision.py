@@ -9,13 +9,11 @@ from typing import Any
 
 import torch
 from torch import nn
-from torchvision import models as tvm
 from torchvision.models.resnet import BasicBlock, ResNet
 from torchvision.models.vision_transformer import EncoderBlock, VisionTransformer
 
 from attrib.features import IMAGE_REMOVAL_MODES
 from attrib.models.base import ImageClassifier, merge_options, require_modality
-from attrib.resources import torch_home
 
 
 DROP_GROUPS = 4  # at most this many length groups per batch when kept sets differ in size
@@ -112,9 +110,10 @@ def _encoder_block(block: EncoderBlock, x: torch.Tensor, key_padding_mask: torch
     return x + block.mlp(block.ln_2(x))
 
 
-def _wrap(
+def wrap(
     net: nn.Module, meta: dict[str, Any], cls: type[ImageClassifier] = ImageClassifier, **extra: Any
 ) -> ImageClassifier:
+    """A network on normalised images in the wrapper, with the dataset's grid and mean colour."""
     mean = meta.get("mean")
     return cls(
         net,
@@ -184,7 +183,7 @@ def resnet(
     and ``pretrained`` exist for the registry's common signature and are unused."""
     require_modality(meta, "resnet")
     opts = merge_options("resnet", RESNET_DEFAULTS, options)
-    return _wrap(_small_resnet(list(opts["layers"]), int(opts["width"]), meta["num_classes"]), meta)
+    return wrap(_small_resnet(list(opts["layers"]), int(opts["width"]), meta["num_classes"]), meta)
 
 
 def vit(
@@ -203,67 +202,4 @@ def vit(
     net = VisionTransformer(
         image_size=meta["image_size"], patch_size=meta["patch"], num_classes=meta["num_classes"], **opts
     )
-    return _wrap(net, meta, ViTClassifier, default_removal=removal)
-
-
-PAPER_WEIGHTS = {
-    "resnet50": tvm.ResNet50_Weights.IMAGENET1K_V1,
-    "vit_b_16": tvm.ViT_B_16_Weights.IMAGENET1K_V1,
-}
-
-
-def weights_path(name: str, resources: str | Path) -> Path:
-    """Where torchvision (with TORCH_HOME = resources/torch) keeps the paper model's weights."""
-    return torch_home(resources) / "hub" / "checkpoints" / Path(PAPER_WEIGHTS[name].url).name
-
-
-def _paper_net(
-    name: str, meta: dict[str, Any], options: dict[str, Any] | None, resources: str | Path | None, pretrained: bool
-) -> nn.Module:
-    require_modality(meta, name)
-    merge_options(name, {}, options)
-    weights = PAPER_WEIGHTS[name]
-    classes = len(weights.meta["categories"])
-    if pretrained and meta["num_classes"] != classes:
-        raise ValueError(f"pretrained {name} has {classes} classes, the dataset {meta['num_classes']}")
-    if pretrained and name == "vit_b_16" and meta["image_size"] != weights.meta["min_size"][0]:
-        raise ValueError(f"pretrained vit_b_16 needs {weights.meta['min_size'][0]} px images (fixed position embedding)")
-    build = getattr(tvm, name)
-    extra = {"image_size": meta["image_size"]} if name == "vit_b_16" else {}
-    net = build(weights=None, num_classes=meta["num_classes"], **extra)
-    if pretrained:
-        if resources is None:
-            raise ValueError(f"pretrained {name} needs the resources directory holding its weights")
-        path = weights_path(name, resources)
-        if not path.exists():
-            raise FileNotFoundError(
-                f"weights of {name} not found at {path}; the download rule fetches them "
-                f"(attrib.models.download_weights({name!r}, resources))"
-            )
-        net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-    return net
-
-
-def resnet50(
-    meta: dict[str, Any],
-    options: dict[str, Any] | None = None,
-    *,
-    resources: str | Path | None = None,
-    pretrained: bool = True,
-) -> ImageClassifier:
-    """torchvision ResNet-50, IMAGENET1K_V1 weights read from ``resources`` (never downloaded here)."""
-    return _wrap(_paper_net("resnet50", meta, options, resources, pretrained), meta)
-
-
-def vit_b_16(
-    meta: dict[str, Any],
-    options: dict[str, Any] | None = None,
-    *,
-    resources: str | Path | None = None,
-    pretrained: bool = True,
-) -> ViTClassifier:
-    """torchvision ViT-B/16, IMAGENET1K_V1 weights read from ``resources`` (never downloaded here);
-    one option, ``removal`` (default removal mode), as for ``vit``."""
-    removal, options = _vit_removal("vit_b_16", options)
-    return _wrap(_paper_net("vit_b_16", meta, options, resources, pretrained), meta, ViTClassifier,
-                 default_removal=removal)
+    return wrap(net, meta, ViTClassifier, default_removal=removal)

@@ -73,11 +73,21 @@ def _plain_conv(conv: nn.Module, name: str) -> None:
         raise ValueError(f"SMUG needs numeric padding on {name}, got {conv.padding!r}")
 
 
-def first_layer(model) -> FirstLayer:
-    """The first layer of a supported CNN: torchvision ResNets (conv1 + bn1, any stride and
-    padding) and ``TextCNN`` (the Conv1d over embeddings)."""
-    from torchvision.models.resnet import ResNet
+def _stem(net: nn.Module) -> tuple[nn.Conv2d, nn.BatchNorm2d | None] | None:
+    """The first layer where ``net``'s first modules are a Conv2d on RGB, an optional BatchNorm2d
+    and a ReLU (ResNets, VGG, DenseNet, RegNet, ...: attrib.catalogue.TORCHVISION_FAMILIES);
+    None otherwise. Modules are taken in the order they were created, torchvision's order of use."""
+    leaves = [m for m in net.modules() if next(m.children(), None) is None][:3]
+    if len(leaves) < 2 or not isinstance(leaves[0], nn.Conv2d) or leaves[0].in_channels != 3:
+        return None
+    conv, rest = leaves[0], leaves[1:]
+    bn = rest.pop(0) if isinstance(rest[0], nn.BatchNorm2d) else None
+    return (conv, bn) if rest and isinstance(rest[0], (nn.ReLU, nn.ReLU6)) else None
 
+
+def first_layer(model) -> FirstLayer:
+    """The first layer of a supported CNN: a convolution on the normalised pixels (batch norm
+    folded in) followed by a ReLU, and ``TextCNN``'s Conv1d over embeddings."""
     from attrib.models.text import TextCNN
 
     if isinstance(model, TextCNN):
@@ -89,22 +99,26 @@ def first_layer(model) -> FirstLayer:
         return FirstLayer(conv, weight, bias, (1, conv.stride[0]), (0, conv.padding[0]),
                           lambda z: ref(z.double().squeeze(2)).unsqueeze(2))
     net = getattr(model, "net", None)
-    if isinstance(net, ResNet):
-        conv, bn = net.conv1, net.bn1
-        _plain_conv(conv, "conv1")
-        if bn.training:
-            raise ValueError("SMUG folds batch norm with its running statistics: put the model in eval mode")
-        scale = bn.weight.detach().double() / torch.sqrt(bn.running_var.double() + bn.eps)
-        shift = bn.bias.detach().double() - bn.running_mean.double() * scale
-        weight = conv.weight.detach().double() * scale[:, None, None, None]
-        bias = shift if conv.bias is None else shift + conv.bias.detach().double() * scale
-        ref_conv, ref_bn = copy.deepcopy(conv).double(), copy.deepcopy(bn).double()
-        return FirstLayer(bn, weight, bias, tuple(conv.stride), tuple(conv.padding),
-                          lambda z: ref_bn(ref_conv(z.double())))
-    raise ValueError(
-        f"SMUG needs a CNN whose first layer is a convolution (resnet, resnet50, textcnn); "
-        f"got {type(model).__name__}{'' if net is None else ' with ' + type(net).__name__}"
-    )
+    stem = _stem(net) if isinstance(net, nn.Module) and getattr(model, "modality", None) == "image" else None
+    if stem is None:
+        raise ValueError(
+            f"SMUG needs a CNN whose first layer is a convolution (+ batch norm) followed by a ReLU, or textcnn; "
+            f"got {type(model).__name__}{'' if net is None else ' with ' + type(net).__name__}"
+        )
+    conv, bn = stem
+    _plain_conv(conv, "the first convolution")
+    weight = conv.weight.detach().double()
+    bias = conv.bias.detach().double() if conv.bias is not None else weight.new_zeros(weight.shape[0])
+    ref_conv = copy.deepcopy(conv).double()
+    if bn is None:
+        return FirstLayer(conv, weight, bias, tuple(conv.stride), tuple(conv.padding), lambda z: ref_conv(z.double()))
+    if bn.training:
+        raise ValueError("SMUG folds batch norm with its running statistics: put the model in eval mode")
+    scale = bn.weight.detach().double() / torch.sqrt(bn.running_var.double() + bn.eps)
+    shift = bn.bias.detach().double() - bn.running_mean.double() * scale
+    ref_bn = copy.deepcopy(bn).double()
+    return FirstLayer(bn, weight * scale[:, None, None, None], shift + bias * scale, tuple(conv.stride),
+                      tuple(conv.padding), lambda z: ref_bn(ref_conv(z.double())))
 
 
 def model_space(model, x: torch.Tensor) -> torch.Tensor:
