@@ -7,5 +7,6 @@ from attrib.runtime import setup
 
 sm = snakemake  # noqa: F821
 setup(sm.log[0])
-path = download_weights(sm.wildcards.model, sm.params.resources)
+spec = sm.params.spec
+path = download_weights(sm.wildcards.model, sm.params.resources, source=spec.get("source"), options=spec.get("options"))
 Path(sm.output[0]).write_text(f"{path}\n")

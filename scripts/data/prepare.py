@@ -14,10 +14,12 @@ options = dict(spec["options"])
 if "raw" in sm.input.keys():  # downloaded files: only what their manifest vouches for
     verify_manifest(sm.input.raw)
     options["raw_dir"] = str(Path(sm.input.raw).parent)
-if "tokenizer" in sm.input.keys():
+given = sm.params.tokenizer  # text datasets: the model whose tokenizer they use
+if "tokenizer" in sm.input.keys():  # downloaded with the model: only what its manifest vouches for
     from attrib.models.weights import verify_weights
 
-    verify_weights(spec["tokenizer"], sm.params.resources)
-tokenizer = tokenizer_dir(spec["tokenizer"], sm.params.resources) if "tokenizer" in spec else None
+    entry = given["entry"] or {}
+    verify_weights(given["model"], sm.params.resources, source=entry.get("source"), options=entry.get("options"))
+tokenizer = tokenizer_dir(given["source"], sm.params.resources) if given else None
 build_dataset(spec["source"], options, Path(sm.output[0]).parent, seed=sm.params.seed, tokenizer_dir=tokenizer)
 log.info("built %s from %s", sm.wildcards.dataset, spec["source"])

@@ -19,9 +19,10 @@ device = resolve_device(sm.params.device)
 if "weights" in sm.input.keys():  # downloaded pretrained weights: only what their manifest vouches for
     from attrib.models.weights import verify_weights
 
-    verify_weights(sm.wildcards.model, sm.params.resources)
+    verify_weights(sm.wildcards.model, sm.params.resources, source=spec.get("source"), options=spec.get("options"))
 if lam == 1:
-    model = build_model(sm.wildcards.model, meta, spec.get("options", {}), resources=sm.params.resources)
+    model = build_model(sm.wildcards.model, meta, spec.get("options", {}), source=spec.get("source"),
+                        resources=sm.params.resources)
     schedule = Schedule.from_config(spec["train"])
 else:
     model, _ = load_checkpoint(sm.input.base, resources=sm.params.resources)

@@ -321,39 +321,39 @@ def source_model(source: str) -> Model:
     return Model("image", PIXEL_REMOVAL_MODES, smug=family.smug)
 
 
-def source_errors(source: str, options: dict | None) -> list[str]:
-    """What is wrong with a source and its options, found without importing anything heavy: its
-    form, the torchvision family, a local hf: folder's model type, a python module that cannot be
-    found, and options the source does not take."""
+def source_errors(source: str, options: dict | None) -> list[tuple[str, str]]:
+    """("source" or "options", problem) for a source and its options, found without importing
+    anything heavy: its form, the torchvision family, a local hf: folder's model type, a python
+    module that cannot be found, and options the source does not take."""
     try:
         kind, target = parse_source(source)
         model = source_model(source)
     except ValueError as e:
-        return [str(e)]
+        return [("source", str(e))]
     options = dict(options or {})
     errors = []
     if kind == "hf":
         if target.startswith((".", "/", "~")) and hf_local_dir(target) is None:
-            errors.append(f"hf: directory {target} does not exist")
+            errors.append(("source", f"hf: directory {target} does not exist"))
         elif hf_local_dir(target) is not None and hf_model_type(target) not in HF_ENCODERS:
-            errors.append(f"hf: {target}/config.json names model type {hf_model_type(target)!r}, not a text encoder "
-                          f"the project drives ({', '.join(HF_ENCODERS)})")
+            errors.append(("source", f"{target}/config.json names model type {hf_model_type(target)!r}, not a text "
+                                     f"encoder the project drives ({', '.join(HF_ENCODERS)})"))
     if kind == "python" and importlib.util.find_spec(target.split(":")[0].split(".")[0]) is None:
-        errors.append(f"python module {target.split(':')[0]!r} is not importable here: install it or put its folder "
-                      "on PYTHONPATH (the jobs inherit it)")
+        errors.append(("source", f"python module {target.split(':')[0]!r} is not importable here: install it or "
+                                 "put its folder on PYTHONPATH (the jobs inherit it)"))
     if kind != "python":
         accepted = SOURCE_OPTIONS[kind] + (("removal",) if model.removal_option else ())
         unknown = sorted(set(options) - set(accepted))
         if unknown:
-            errors.append(f"{kind}: sources take no option(s) {unknown}; accepted: {sorted(accepted)}")
+            errors.append(("options", f"{kind}: sources take no option(s) {unknown}; accepted: {sorted(accepted)}"))
     if "weights" in options and "checkpoint" in options:
-        errors.append("give weights (a torchvision weights name) or checkpoint (a file), not both")
+        errors.append(("options", "give weights (a torchvision weights name) or checkpoint (a file), not both"))
     for key in ("weights", "checkpoint"):
         if key in options and not (isinstance(options[key], str) and options[key]):
-            errors.append(f"option {key} must be a non-empty string, got {options[key]!r}")
-    if "removal" in options and kind != "python" and (options["removal"] not in model.removal_modes):
-        errors.append(f"removal {options['removal']!r} is not a removal mode of {source}; "
-                      f"expected one of {model.removal_modes}")
+            errors.append(("options", f"{key} must be a non-empty string, got {options[key]!r}"))
+    if model.removal_option and options.get("removal", "black") not in model.removal_modes:
+        errors.append(("options", f"removal {options['removal']!r} is not a removal mode of {source}; "
+                                  f"expected one of {model.removal_modes}"))
     return errors
 
 

@@ -19,12 +19,15 @@ from attrib.catalogue import (
     MODELS,
     SMUG_BACKENDS,
     SMUG_DEFAULTS,
+    SOURCE_FORMS,
+    Model,
+    configured_model,
     dataset_option_errors,
-    model_modality,
     model_option_errors,
     parse_order,
+    source_errors,
     source_modality,
-    supports_removal,
+    tokenizer_source,
 )
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
@@ -64,9 +67,57 @@ def schema_errors(config: dict, schema: dict) -> list[str]:
 METHOD_SELECTORS = ("method", "datasets")
 
 
+def model_facts(config: dict) -> dict[str, Model]:
+    """What each entry under ``models:`` can do (its source's or its registered model's facts);
+    entries that are neither are left out (``model_errors`` names them)."""
+    facts = {}
+    for name, spec in config["models"].items():
+        if spec.get("source") is not None and not source_errors(spec["source"], spec.get("options")):
+            facts[name] = configured_model(name, spec)
+        elif spec.get("source") is None and name in MODELS:
+            facts[name] = MODELS[name]
+    return facts
+
+
+def known_model(config: dict, name: str) -> bool:
+    """A name a dataset, condition or SMUG entry may use: configured or registered."""
+    return name in config["models"] or name in MODELS
+
+
+def unknown_model(name: str) -> str:
+    return (f"unknown model {name!r}; known: {sorted(MODELS)}, or an entry under models: with a "
+            f"source: ({SOURCE_FORMS})")
+
+
+def dataset_tokenizer(config: dict, dataset: str) -> str | None:
+    """The model whose tokenizer a text dataset uses: its ``tokenizer:``, else the first of its
+    models that has one (an hf: source's own, MiniLM's for bert and textcnn)."""
+    spec = config["datasets"][dataset]
+    if "tokenizer" in spec:
+        return spec["tokenizer"]
+    return next((m for m in spec["models"] if tokenizer_source(m, config["models"].get(m))), None)
+
+
+def model_errors(config: dict) -> list[str]:
+    """Each entry under ``models:``: a registered name or a source, with options it takes."""
+    messages = []
+    for name, spec in config["models"].items():
+        if spec.get("source") is not None:
+            messages += [f"config key models.{name}.{key}: {problem}"
+                         for key, problem in source_errors(spec["source"], spec.get("options"))]
+        elif name not in MODELS:
+            messages.append(f"config key models.{name}: unknown model; known: {sorted(MODELS)}, or give it a source: "
+                            f"({SOURCE_FORMS})")
+        else:
+            messages += [f"config key models.{name}.options: {problem}"
+                         for problem in model_option_errors(name, spec.get("options"))]
+    return messages
+
+
 def registry_errors(config: dict) -> list[str]:
     """Names that the schema cannot know: datasets, models, methods, removal modes."""
-    messages = []
+    messages = model_errors(config)
+    facts = model_facts(config)
     for ds_name, ds in config["datasets"].items():
         if ds["source"] not in DATASETS:
             messages.append(
@@ -81,26 +132,23 @@ def registry_errors(config: dict) -> list[str]:
             messages.append(f"config key datasets.{ds_name}.options: {problem}")
         for i, model in enumerate(ds["models"]):
             where = f"datasets.{ds_name}.models[{i}]"
-            if model not in MODELS:
-                messages.append(f"config key {where}: unknown model {model!r}; known: {sorted(MODELS)}")
+            if not known_model(config, model):
+                messages.append(f"config key {where}: {unknown_model(model)}")
             elif model not in config["models"]:
                 messages.append(f"config key {where}: model {model!r} has no entry under models:")
-            elif model_modality(model) != modality:
+            elif model in facts and facts[model].modality != modality:
                 messages.append(
-                    f"config key {where}: model {model!r} is for {model_modality(model)} data, "
+                    f"config key {where}: model {model!r} is for {facts[model].modality} data, "
                     f"dataset {ds_name!r} is {modality}"
                 )
-        if modality == "text" and ds.get("tokenizer") not in MODELS:
+        tokenizer = dataset_tokenizer(config, ds_name)
+        if modality == "text" and (
+            not known_model(config, tokenizer or "") or not tokenizer_source(tokenizer, config["models"].get(tokenizer))
+        ):
             messages.append(
                 f"config key datasets.{ds_name}.tokenizer: a text dataset needs the name of the model "
-                f"whose tokenizer it uses, got {ds.get('tokenizer')!r}"
+                f"whose tokenizer it uses (bert, roberta, textcnn or an hf: source), got {tokenizer!r}"
             )
-    for name, spec in config["models"].items():
-        if name not in MODELS:
-            messages.append(f"config key models.{name}: unknown model; known: {sorted(MODELS)}")
-            continue
-        for problem in model_option_errors(name, spec.get("options")):
-            messages.append(f"config key models.{name}.options: {problem}")
     for label, options in config["attribute"]["methods"].items():
         name = options.get("method", label)
         if name not in METHODS:
@@ -131,15 +179,19 @@ def ablate_errors(config: dict) -> list[str]:
     used = {m for ds in config["datasets"].values() for m in ds["models"]}
     conditions = [(f"ablate.conditions[{i}]", c) for i, c in enumerate(ablate["conditions"])]
     conditions += [(f"ablate.lime.conditions[{i}]", c) for i, c in enumerate(ablate["lime"]["conditions"])]
+    facts = model_facts(config)
     for where, condition in conditions:
         model, removal = condition.split(":")
-        if model not in MODELS:
-            messages.append(f"config key {where}: unknown model {model!r}; known: {sorted(MODELS)}")
+        if not known_model(config, model):
+            messages.append(f"config key {where}: {unknown_model(model)}")
         elif model not in used:
             messages.append(f"config key {where}: model {model!r} is not trained on any dataset")
-        elif not supports_removal(model, removal):
-            messages.append(f"config key {where}: model {model!r} has no removal mode {removal!r}")
-        elif where.startswith("ablate.lime") and model_modality(model) != "image":
+        elif model not in facts:
+            continue  # its entry is wrong: model_errors names it
+        elif removal not in facts[model].removal_modes:
+            messages.append(f"config key {where}: model {model!r} has no removal mode {removal!r}; "
+                            f"its modes: {list(facts[model].removal_modes)}")
+        elif where.startswith("ablate.lime") and facts[model].modality != "image":
             messages.append(f"config key {where}: the LIME top-K test is for image models, {model!r} is not one")
     methods = config["attribute"]["methods"]
     for i, order in enumerate(ablate["orders"]):
@@ -150,9 +202,10 @@ def ablate_errors(config: dict) -> list[str]:
                 f"attribute.methods (known: random, {', '.join(sorted(methods))}, each with _reverse)"
             )
     source = ablate["ordering_source"]
-    if source not in ("first", "own") and source not in MODELS:
+    if source not in ("first", "own") and not known_model(config, source):
         messages.append(
-            f"config key ablate.ordering_source: {source!r} is neither first, own nor a model; known: {sorted(MODELS)}"
+            f"config key ablate.ordering_source: {source!r} is neither first, own nor a model; "
+            f"known: {sorted(set(MODELS) | set(config['models']))}"
         )
     return messages
 
@@ -195,12 +248,19 @@ def smug_errors(config: dict) -> list[str]:
         return []
     messages = []
     used = {m for ds in config["datasets"].values() for m in ds["models"]}
+    facts = model_facts(config)
     for name, options in section["models"].items():
         where = f"config key smug.models.{name}"
-        if name not in MODELS:
-            messages.append(f"{where}: unknown model; known: {sorted(MODELS)}")
+        if not known_model(config, name):
+            messages.append(f"{where}: {unknown_model(name)}")
         elif name not in used:
             messages.append(f"{where}: model {name!r} is not trained on any dataset")
+        elif name in facts and not facts[name].smug:
+            source = config["models"][name].get("source", name)
+            messages.append(f"{where}: model {name!r} ({source}) cannot be explained by SMUG: it needs a first layer "
+                            "that is a plain convolution (+ batch norm) followed by a ReLU, as resnet, resnet50, "
+                            "textcnn and the torchvision families with smug in attrib.catalogue.TORCHVISION_FAMILIES "
+                            "(resnet*, vgg*, densenet*, ...) have")
         unknown = sorted(set(options) - set(SMUG_DEFAULTS))
         if unknown:
             messages.append(f"{where}: unknown option(s) {unknown}; known: {sorted(SMUG_DEFAULTS)}")

@@ -14,12 +14,20 @@ sys.path.insert(0, SRC)
 # Parsing runs twice in every cluster job: import only what needs no torch (attrib.catalogue).
 from attrib.catalogue import (
     MASK_METHODS,
+    downloads_weights,
     method_modalities,
     parse_order,
     source_modality,
-    supports_removal,
+    tokenizer_source,
 )
-from attrib.config import METHOD_SELECTORS, lambda_label, load_schema, validate_config
+from attrib.config import (
+    METHOD_SELECTORS,
+    dataset_tokenizer,
+    lambda_label,
+    load_schema,
+    model_facts,
+    validate_config,
+)
 
 validate_config(
     config,
@@ -29,7 +37,8 @@ validate_config(
 RESULTS = "results"
 RESOURCES = config["resources_dir"]
 ENV = "../../envs/attrib.yaml"
-PRETRAINED = {"resnet50", "vit_b_16", "roberta"}
+# What each configured model can do (its removal modes, SMUG), from its source or registry entry.
+MODEL_FACTS = model_facts(config)
 
 
 wildcard_constraints:
@@ -109,3 +118,16 @@ def data_files(dataset):
 
 def weights_flag(model):
     return f"{RESOURCES}/weights/{model}.ok"
+
+
+def downloads(model):
+    """Whether the download rule fetches this model's weights (torchvision weights by name,
+    hf: repos); compute jobs then only read them."""
+    return downloads_weights(model, config["models"].get(model))
+
+
+def tokenizer_of(dataset):
+    """A text dataset's tokenizer: the model that gives it, its entry and its source."""
+    name = dataset_tokenizer(config, dataset)
+    entry = config["models"].get(name)
+    return {"model": name, "entry": entry, "source": tokenizer_source(name, entry)}

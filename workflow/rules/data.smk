@@ -62,6 +62,7 @@ rule download_weights:
         runtime=60,
     params:
         resources=lambda wc, output: str(Path(output[0]).parents[1]),
+        spec=lambda wc: config["models"].get(wc.model, {}),
     script:
         "../../scripts/data/download_weights.py"
 
@@ -83,6 +84,9 @@ rule prepare:
         runtime=120,
     params:
         spec=lambda wc: config["datasets"][wc.dataset],
+        tokenizer=lambda wc: (
+            tokenizer_of(wc.dataset) if modality(wc.dataset) == "text" else None
+        ),
         seed=config["seed"],
         resources=RESOURCES,
     script:

@@ -9,6 +9,8 @@ def prepare_inputs(wildcards):
         inputs["raw"] = f"{RESOURCES}/tweeteval/{wildcards.dataset}/SHA256SUMS"
     if spec["source"] == "imagenet":
         inputs["root"] = f"{RESOURCES}/imagenet/{wildcards.dataset}.ok"
-    if spec.get("tokenizer") in PRETRAINED:
-        inputs["tokenizer"] = weights_flag(spec["tokenizer"])
+    if modality(wildcards.dataset) == "text":
+        tokenizer = dataset_tokenizer(config, wildcards.dataset)
+        if downloads(tokenizer):
+            inputs["tokenizer"] = weights_flag(tokenizer)
     return inputs

@@ -3,13 +3,16 @@ linter keeps functions and rules in separate files)."""
 
 
 def finetune_inputs(wildcards):
-    """λ = 1 starts from the builder (pretrained weights where the model has them);
-    every λ < 1 starts from the λ = 1 checkpoint."""
+    """λ = 1 starts from the builder (downloaded weights or a checkpoint file where the model
+    has them); every λ < 1 starts from the λ = 1 checkpoint."""
     inputs = {"data": data_files(wildcards.dataset)}
+    options = config["models"][wildcards.model].get("options") or {}
     if wildcards.lam != "1":
         inputs["base"] = base_checkpoint(wildcards)
-    elif wildcards.model in PRETRAINED:
+    elif downloads(wildcards.model):
         inputs["weights"] = weights_flag(wildcards.model)
+    elif "checkpoint" in options:
+        inputs["checkpoint"] = options["checkpoint"]
     return inputs
 
 

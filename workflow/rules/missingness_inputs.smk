@@ -15,7 +15,8 @@ def ablation_jobs():
             jobs += [
                 (ds, model, removal)
                 for removal in config["ablate"]["removal_modes"]
-                if supports_removal(model, removal) and (ds, model, removal) not in jobs
+                if removal in MODEL_FACTS[model].removal_modes
+                and (ds, model, removal) not in jobs
             ]
     return jobs
 
