@@ -87,6 +87,9 @@ class DatasetSource:
     optional: tuple[str, ...] = ()
 
 
+_TEXT_FILE_OPTIONS = ("text_column", "label_column", "labels", "split_fractions", "n_train", "n_val", "n_test",
+                      "max_length")
+
 DATASETS = {
     "digits": DatasetSource(
         "image",
@@ -101,6 +104,13 @@ DATASETS = {
     "tweeteval": DatasetSource(
         "text", required=("raw_dir",), optional=("n_train", "n_val", "n_test", "max_length")
     ),
+    # the user's own data (docs/your-model.md)
+    "imagefolder": DatasetSource(
+        "image", required=("root",),
+        optional=("image_size", "resize", "patch", "split_fractions", "n_train", "n_val", "n_test", "strict"),
+    ),
+    "csv": DatasetSource("text", required=("path",), optional=_TEXT_FILE_OPTIONS),
+    "jsonl": DatasetSource("text", required=("path",), optional=_TEXT_FILE_OPTIONS),
 }
 
 

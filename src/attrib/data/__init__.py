@@ -50,6 +50,9 @@ DATASETS: dict[str, LazyBuilder] = {
     "tweets": LazyBuilder("attrib.data.text", "build_tweets"),
     "tweeteval": LazyBuilder("attrib.data.text", "build_tweeteval"),
     "imagenet": LazyBuilder("attrib.data.imagenet", "build"),
+    "imagefolder": LazyBuilder("attrib.data.imagefolder", "build"),
+    "csv": LazyBuilder("attrib.data.textfile", "build_csv"),
+    "jsonl": LazyBuilder("attrib.data.textfile", "build_jsonl"),
 }
 
 def _call_builder(source: str, options: dict[str, Any], seed: int, tokenizer_dir) -> tuple[dict, dict]:

@@ -39,23 +39,27 @@ def _has_image(folder: Path) -> bool:
     return any(_is_image(name) for _, _, names in os.walk(folder, followlinks=True) for name in names)
 
 
-def _check_split(folder: Path) -> None:
-    """``folder`` (train/ or val/) holds class folders, each with at least one image."""
+FLAT_HINT = (" (the official validation archive unpacks flat; move each image into the folder of its wnid, e.g. "
+             "with the devkit's ground-truth labels)")
+
+
+def _check_split(folder: Path, label: str = "<wnid>", flat_hint: str = FLAT_HINT) -> None:
+    """``folder`` (a split, or an ImageFolder root) holds class folders ``folder/<label>/``,
+    each with at least one image."""
     classes = sorted(p for p in folder.iterdir() if p.is_dir())
     if not classes:
         loose = sum(1 for p in folder.iterdir() if p.is_file() and _is_image(p.name))
         if loose:
             raise FileNotFoundError(
                 f"{folder} holds {loose} images directly but no class folders: images must sit in "
-                f"{folder}/<wnid>/ (the official validation archive unpacks flat; move each image into the "
-                f"folder of its wnid, e.g. with the devkit's ground-truth labels)"
+                f"{folder}/{label}/{flat_hint}"
             )
-        raise FileNotFoundError(f"{folder} is empty: expected one folder per class, {folder}/<wnid>/*.JPEG")
+        raise FileNotFoundError(f"{folder} is empty: expected one folder per class, {folder}/{label}/<images>")
     empty = [p for p in classes if not _has_image(p)]
     if empty:
         shown = ", ".join(str(p) for p in empty[:3]) + (f" and {len(empty) - 3} more" if len(empty) > 3 else "")
         raise FileNotFoundError(
-            f"{len(empty)} class folder(s) without images: {shown}; every {folder}/<wnid>/ needs at least one "
+            f"{len(empty)} class folder(s) without images: {shown}; every {folder}/{label}/ needs at least one "
             f"image ({', '.join(IMG_EXTENSIONS)})"
         )
 
@@ -107,7 +111,7 @@ def _decoded(samples: list[tuple[str, int]], order, transform, strict: bool, ski
             if strict:
                 raise ValueError(
                     f"{path}: not a readable image ({type(e).__name__}: {e}); the dataset option strict: true "
-                    f"stops here, without it corrupt images are skipped and counted"
+                    f"stops here (strict: false skips such images and counts them)"
                 ) from e
             log.warning("skipping %s: not a readable image (%s: %s)", path, type(e).__name__, e)
             skipped.append(path)

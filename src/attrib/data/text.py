@@ -84,13 +84,13 @@ def encode(tokenizer, texts: list[str], max_length: int) -> torch.Tensor:
     return enc["input_ids"].to(torch.int64)
 
 
-def text_meta(tokenizer, tokenizer_dir: str, max_length: int) -> dict:
+def text_meta(tokenizer, tokenizer_dir: str, max_length: int, classes: list[str] = CLASSES) -> dict:
     if tokenizer.pad_token_id is None or tokenizer.mask_token_id is None:
         raise ValueError(f"tokenizer in {tokenizer_dir} needs a pad and a mask token")
     specials = [tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.bos_token_id, tokenizer.eos_token_id]
     return {
-        "num_classes": len(CLASSES),
-        "classes": CLASSES,
+        "num_classes": len(classes),
+        "classes": list(classes),
         "max_length": max_length,
         "tokenizer_dir": str(tokenizer_dir),
         "pad_id": int(tokenizer.pad_token_id),
