@@ -172,10 +172,11 @@ def torchvision_net(
         except ValueError as e:  # the position embedding fixes a pretrained ViT's image size
             raise ValueError(f"{source} with weights {options['weights']} does not fit the dataset "
                              f"(image_size {meta['image_size']}): {e}") from e
+        _drop_aux_heads(net)
         replace_head(net, num_classes)
     else:
         net = tvm.get_model(builder, weights=None, num_classes=num_classes, **kwargs)
-    _drop_aux_heads(net)
+        _drop_aux_heads(net)
     if pretrained and "checkpoint" in options:
         load_state(net, options["checkpoint"], source)
     return net
