@@ -42,7 +42,7 @@ def tweets_dir(tmp_path_factory):
 
 
 def test_registry_and_unknown_source(tmp_path):
-    assert set(DATASETS) == {"digits", "tweets", "tweeteval", "imagenet"}
+    assert set(DATASETS) == {"digits", "tweets", "tweeteval", "imagenet", "imagefolder", "csv", "jsonl"}
     with pytest.raises(ValueError, match="'nope'.*digits.*imagenet"):
         build_dataset("nope", {}, tmp_path, seed=0)
 

@@ -275,6 +275,12 @@ def test_a_python_builder(tmp_path, monkeypatch):
 # --- the paper models are aliases: the same networks as before ------------------------------------
 
 
+def test_aliases_are_catalogued_as_their_sources():
+    for name, (source, options) in catalogue.MODEL_ALIASES.items():
+        assert catalogue.MODELS[name] == catalogue.source_model(source), name
+        assert catalogue.source_errors(source, options) == [], name
+
+
 def test_resnet50_alias_is_the_former_builder():
     """The former resnet50 builder: torchvision's resnet50 for the dataset's classes, wrapped."""
     meta = {**IMAGE_META, "image_size": 64, "patch": 16}

@@ -12,7 +12,7 @@ def stratified_split(
     labels: np.ndarray, fractions, rng: np.random.Generator, names: tuple[str, ...] = SPLIT_NAMES
 ) -> list[np.ndarray]:
     """Disjoint, shuffled index arrays, one per name; per class a seeded permutation is cut at
-    round(cumulative fraction · n). ValueError naming the option when the fractions are not
+    ⌊cumulative fraction · n + ½⌋ (halves round up). ValueError naming the option when the fractions are not
     one per split summing to 1, or leave a split empty."""
     fractions = [float(f) for f in fractions]
     if len(fractions) != len(names) or min(fractions) < 0 or abs(sum(fractions) - 1) > 1e-6:
@@ -22,7 +22,7 @@ def stratified_split(
     bounds = np.cumsum(fractions)[:-1]
     for c in np.unique(labels):
         idx = rng.permutation(np.flatnonzero(labels == c))
-        for part, chunk in zip(parts, np.split(idx, np.round(bounds * idx.size).astype(int))):
+        for part, chunk in zip(parts, np.split(idx, np.floor(bounds * idx.size + 0.5).astype(int))):
             part.append(chunk)
     out = [rng.permutation(np.concatenate(p)) for p in parts]
     empty = [name for name, part in zip(names, out) if part.size == 0]

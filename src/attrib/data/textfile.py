@@ -78,11 +78,13 @@ def _indices(labels: list[str], classes: list[str], path: Path, first_line: int)
 def _build(fmt: str, *, seed: int, tokenizer_dir: str, path: str, text_column: str, label_column: str,
            labels: list[str] | None, split_fractions, n_train, n_val, n_test, max_length: int):
     base = Path(path).expanduser()
-    files = {name: base / f"{name}.{fmt}" for name in SPLIT_NAMES} if base.is_dir() else {"all": base}
-    if base.is_dir() and not all(files[name].is_file() for name in ("train", "val")):
-        raise FileNotFoundError(f"option path: folder {base} needs train.{fmt} and val.{fmt} (and optionally "
-                                f"test.{fmt}), or name one {fmt} file to split by split_fractions")
-    read = {name: _records(file, fmt, text_column, label_column) for name, file in files.items() if file.is_file()}
+    files = {"all": base}
+    if base.is_dir():
+        files = {name: base / f"{name}.{fmt}" for name in SPLIT_NAMES if (base / f"{name}.{fmt}").is_file()}
+        if "train" not in files or "val" not in files:
+            raise FileNotFoundError(f"option path: folder {base} needs train.{fmt} and val.{fmt} (and optionally "
+                                    f"test.{fmt}), or name one {fmt} file to split by split_fractions")
+    read = {name: _records(file, fmt, text_column, label_column) for name, file in files.items()}
     classes = _classes([v for _, values in read.values() for v in values], labels)
     data = {name: (texts, _indices(values, classes, files[name], FIRST_LINE[fmt]))
             for name, (texts, values) in read.items()}
