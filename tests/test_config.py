@@ -164,6 +164,8 @@ ISSUE_CASES = [
     (_set("datasets.digits.download", {"base_url": "https://example.org"}), "datasets.digits.download",
      "only tweeteval datasets are downloaded"),
     (_set("datasets.tweets.options.raw_dir", "/tmp"), "datasets.tweets.options", "unknown option(s) ['raw_dir']"),
+    (_set("datasets.tweets.options.n_train", 0), "datasets.tweets.options.n_train",
+     "0 training images, but bert trains or fine-tunes on 'tweets'"),
 ]
 
 

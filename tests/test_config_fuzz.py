@@ -275,7 +275,7 @@ def test_eval_size_larger_than_the_test_split_is_named():
     for name in CONFIGS:
         config = load(name)
         for ds, spec in config["datasets"].items():
-            size = catalogue.test_split_size(spec["source"], spec["options"])
+            size = catalogue.size_of_test_split(spec["source"], spec["options"])
             if size is None:  # only the data knows (the whole TweetEval test split): any size
                 validate_config(edited(config, ("datasets", ds, "eval_size"), 10**6), SCHEMA)
                 continue
@@ -284,7 +284,7 @@ def test_eval_size_larger_than_the_test_split_is_named():
                          ("datasets", ds, "eval_size"))
     config = load("default")
     smaller = edited(config, ("datasets", "digits", "options", "split_fractions"), [0.7, 0.29, 0.01])
-    size = catalogue.test_split_size("digits", smaller["datasets"]["digits"]["options"])
+    size = catalogue.size_of_test_split("digits", smaller["datasets"]["digits"]["options"])
     assert 0 < size < config["datasets"]["digits"]["eval_size"]
     tally.expect("digits: a 1 % test split", smaller, ("datasets", "digits", "eval_size"))
     tally.check(4)

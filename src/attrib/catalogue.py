@@ -236,18 +236,17 @@ class Model:
 
 
 VIT_REMOVAL = choice("black", IMAGE_REMOVAL_MODES)  # black patches, as the CNNs; drop: tokens left out
-POSITIVE = {"ge": 1}
 
 MODELS = {
     "resnet": Model("image", PIXEL_REMOVAL_MODES, {
-        "width": integer(32, **POSITIVE),
-        "layers": list_of([1, 1, 1, 1], integer(None, **POSITIVE), length=4),
+        "width": integer(32, ge=1),
+        "layers": list_of([1, 1, 1, 1], integer(None, ge=1), length=4),
     }, smug=True),
     "vit": Model("image", IMAGE_REMOVAL_MODES, {
-        "num_layers": integer(4, **POSITIVE),
-        "num_heads": integer(4, **POSITIVE),  # divides hidden_dim
-        "hidden_dim": integer(128, **POSITIVE),
-        "mlp_dim": integer(256, **POSITIVE),
+        "num_layers": integer(4, ge=1),
+        "num_heads": integer(4, ge=1),  # divides hidden_dim
+        "hidden_dim": integer(128, ge=1),
+        "mlp_dim": integer(256, ge=1),
         "dropout": number(0.0, ge=0, le=1),
         "attention_dropout": number(0.0, ge=0, le=1),
         "removal": VIT_REMOVAL,
@@ -257,8 +256,8 @@ MODELS = {
     "bert": Model("text", TEXT_REMOVAL_MODES, tokenizer="minilm"),
     "roberta": Model("text", TEXT_REMOVAL_MODES, tokenizer="roberta"),
     "textcnn": Model("text", ("mask_token",), {
-        "dim": integer(64, **POSITIVE),
-        "channels": integer(128, **POSITIVE),
+        "dim": integer(64, ge=1),
+        "channels": integer(128, ge=1),
         "kernel": integer(3, ge=1, odd=True),  # odd: the convolution keeps the sequence length
     }, smug=True, tokenizer="minilm", own_embeddings=True),
 }
@@ -351,14 +350,14 @@ DATASET_OPTIONS = {
         "strict": boolean(False),  # an unreadable image stops the build (else the next one is taken)
     },
     "tweets": {
-        "n_train": integer(REQUIRED, ge=1),
+        "n_train": integer(REQUIRED, ge=0),  # 0: models that do not train
         "n_val": integer(REQUIRED, ge=1),
         "n_test": integer(REQUIRED, ge=1),
         "max_length": MAX_LENGTH,
     },
     "tweeteval": {
         "raw_dir": set_by("the prepare rule (the download's folder)"),
-        "n_train": integer(None, ge=1, nullable=True),  # null: the whole split
+        "n_train": integer(None, ge=0, nullable=True),  # null: the whole split
         "n_val": integer(None, ge=1, nullable=True),
         "n_test": integer(None, ge=1, nullable=True),
         "max_length": MAX_LENGTH,
@@ -396,7 +395,7 @@ def digits_split_sizes(placements: int, fractions) -> tuple[int, int, int]:
     return tuple(sizes)
 
 
-def test_split_size(source: str, options: dict) -> int | None:
+def size_of_test_split(source: str, options: dict) -> int | None:
     """Inputs in the test split where the options fix it before the data is prepared (digits:
     its digit count, placements and split fractions; the others: n_test); None where only the
     data knows (tweeteval's whole test split). ``options`` must be valid ones."""

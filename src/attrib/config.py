@@ -31,7 +31,7 @@ from attrib.catalogue import (
     parse_order,
     source_modality,
     supports_removal,
-    test_split_size,
+    size_of_test_split,
     with_defaults,
 )
 
@@ -209,11 +209,11 @@ def dataset_errors(config: dict) -> list[str]:
         problems = dataset_option_problems(ds["source"], ds["options"])
         messages += _at(f"{where}.options", problems)
         if not problems:
-            size = test_split_size(ds["source"], ds["options"])
+            size = size_of_test_split(ds["source"], ds["options"])
             if size is not None and ds["eval_size"] > size:
                 messages.append(f"config key {where}.eval_size: {ds['eval_size']} is more than the {size} inputs of "
                                 f"the test split (from {where}.options)")
-            if ds["source"] == "imagenet" and ds["options"]["n_train"] == 0:
+            if ds["options"].get("n_train") == 0:
                 for model in ds["models"]:
                     if model in config["models"] and _trains(config, ds_name, model):
                         messages.append(f"config key {where}.options.n_train: 0 training images, but {model} "
