@@ -66,8 +66,8 @@ def test_registries_and_catalogue_list_the_same_names():
 
 # Options the catalogue declares under a new name before the registry takes it: (method, new) -> old.
 # intgrad's captum rule is `integration` (`method` selects a config entry's registry entry); until
-# attrib.attribution.IntegratedGradients takes integration=, its defaults still say method. Remove
-# the line once it does.
+# IntegratedGradients (attrib/attribution/captum.py) takes integration=, its defaults say method.
+# Remove the line once it does.
 PENDING_RENAMES = {("intgrad", "integration"): "method"}
 
 
@@ -105,7 +105,9 @@ def test_declared_choices_are_what_the_code_accepts():
     import captum.attr
     from captum.attr._utils.approximation_methods import SUPPORTED_METHODS, approximation_parameters
 
-    from attrib import attribution, catalogue, smug
+    from attrib import catalogue
+    from attrib.attribution.path import OBJECTIVES
+    from attrib.smug import symbolic
 
     methods = catalogue.METHODS
     assert set(methods["intgrad"].options["integration"].choices) == set(SUPPORTED_METHODS)
@@ -119,11 +121,10 @@ def test_declared_choices_are_what_the_code_accepts():
         assert one_step == (not rule.startswith("riemann")), rule
     nt_types = {t.name for t in captum.attr._core.noise_tunnel.NoiseTunnelType}
     assert set(methods["smoothgrad"].options["nt_type"].choices) == nt_types
-    assert set(methods["intgrad_path"].options["objective"].choices) == set(attribution.OBJECTIVES)
+    assert set(methods["intgrad_path"].options["objective"].choices) == set(OBJECTIVES)
     assert set(methods["lime"].options["removal"].choices) == set(catalogue.IMAGE_REMOVAL_MODES
                                                                   + catalogue.TEXT_REMOVAL_MODES)
-    assert catalogue.SMUG_NEURON_SCORES == smug.NEURON_SCORES
-    assert catalogue.SMUG_DEFAULTS == smug.SMUG_DEFAULTS
+    assert catalogue.SMUG_NEURON_SCORES == symbolic.NEURON_SCORES
 
 
 def _keyword_defaults(function, skip=()) -> dict:
@@ -143,19 +144,34 @@ def _annotation_fits(annotation, option) -> bool:
 
 
 def test_smug_options_are_the_solver_s_keywords():
+    """SMUG merges its options over catalogue.SMUG_DEFAULTS; the functions that take them agree
+    on the names, and where they have defaults of their own, on the defaults and types."""
     import inspect
 
-    from attrib import catalogue, smug
+    from attrib import catalogue
+    from attrib.smug import symbolic
 
-    params = inspect.signature(smug.explain).parameters
-    actual = _keyword_defaults(smug.explain, skip=("chunk_size", "solve_masks", "progress"))
-    _agrees(catalogue.SMUG_OPTIONS, actual, "attrib.catalogue.SMUG_OPTIONS vs attrib.smug.explain")
-    for key, option in catalogue.SMUG_OPTIONS.items():
-        assert _annotation_fits(params[key].annotation, option), (key, params[key].annotation, option.kind)
+    declared = catalogue.SMUG_OPTIONS
+    assert set(declared) == set(symbolic.ENCODE_OPTIONS + symbolic.SOLVE_OPTIONS)
+    own = {**_keyword_defaults(symbolic.solve),
+           "backend": inspect.signature(symbolic.solve).parameters["backend"].default,
+           "combine": inspect.signature(symbolic.paint).parameters["combine"].default,
+           "scores": _keyword_defaults(symbolic.neuron_scores)["method"],
+           "n_steps": _keyword_defaults(symbolic.neuron_scores)["n_steps"]}
+    _agrees({k: declared[k] for k in own}, own, "attrib.catalogue.SMUG_OPTIONS vs attrib.smug.symbolic")
+    annotations = {**{k: p.annotation for k, p in inspect.signature(symbolic.solve).parameters.items()},
+                   "combine": inspect.signature(symbolic.paint).parameters["combine"].annotation,
+                   "window": inspect.signature(symbolic.mask_variables).parameters["window"].annotation,
+                   **{k: p.annotation for k, p in inspect.signature(symbolic.encode).parameters.items()
+                      if k in ("top_k", "gamma")}}
+    for key, option in declared.items():
+        if key in annotations:
+            assert _annotation_fits(annotations[key], option), (key, annotations[key], option.kind)
 
 
 def test_mask_method_options_are_the_explainers_keywords():
-    from attrib import catalogue, mus_explain
+    from attrib import catalogue
+    from attrib.mus import explain as mus_explain
 
     assert set(catalogue.MASK_METHOD_OPTIONS) == set(mus_explain.EXPLAINERS)
     for name, explainer in mus_explain.EXPLAINERS.items():
@@ -254,7 +270,8 @@ def test_models_have_the_catalogued_modality_and_removal_modes(tmp_path):
             explained = True
         except ValueError:
             explained = False
-        assert explained == entry.smug, f"SMUG {'explains' if explained else 'cannot explain'} {name}; the catalogue says {entry}"
+        assert explained == entry.smug, (
+            f"SMUG {'explains' if explained else 'cannot explain'} {name}; the catalogue says {entry}")
         if entry.token_patch is not None:
             assert model.net.patch_size == entry.token_patch, name
         if entry.image_size is not None:
@@ -310,7 +327,8 @@ def test_digit_split_sizes_are_the_builder_s():
     assert catalogue.DIGITS_PER_CLASS == tuple(np.bincount(labels).tolist())
     assert catalogue.DIGIT_SIDE == digits.DIGIT_SIDE
     rng = np.random.default_rng(0)
-    for fractions in ((0.7, 0.1, 0.2), (0.8, 0.2, 0.0), (1 / 3, 1 / 3, 1 / 3), (0.45, 0.35, 0.2), (0.999, 0.0005, 0.0005)):
+    for fractions in ((0.7, 0.1, 0.2), (0.8, 0.2, 0.0), (1 / 3, 1 / 3, 1 / 3), (0.45, 0.35, 0.2),
+                      (0.999, 0.0005, 0.0005)):
         for placements in (1, 3):
             real = tuple(len(part) * placements for part in digits.split_sources(labels, fractions, rng))
             assert catalogue.digits_split_sizes(placements, fractions) == real, (fractions, placements)

@@ -302,10 +302,11 @@ def method_errors(config: dict) -> list[str]:
             if ds_name not in datasets:
                 messages.append(f"config key {where}.datasets: unknown dataset {ds_name!r}; configured: "
                                 f"{sorted(datasets)}")
-            elif datasets[ds_name]["source"] in DATASETS and source_modality(datasets[ds_name]["source"]) not in modalities:
+                continue
+            source = datasets[ds_name]["source"]
+            if source in DATASETS and source_modality(source) not in modalities:
                 messages.append(f"config key {where}.datasets[{i}]: {name} explains {' and '.join(modalities)} data; "
-                                f"dataset {ds_name!r} is {source_modality(datasets[ds_name]['source'])}, so it "
-                                f"would never run there")
+                                f"dataset {ds_name!r} is {source_modality(source)}, so it would never run there")
         if problems:
             continue
         runs_on = [ds for ds, spec in datasets.items() if spec["source"] in DATASETS
@@ -380,7 +381,8 @@ def ablate_errors(config: dict) -> list[str]:
 
 def _ablated(config: dict, model: str) -> list[str]:
     """The datasets whose missingness stage ablates this model."""
-    return [ds for ds, spec in config["datasets"].items() if model in spec["models"] and _runs(config, ds, "missingness")]
+    return [ds for ds, spec in config["datasets"].items()
+            if model in spec["models"] and _runs(config, ds, "missingness")]
 
 
 def certify_errors(config: dict) -> list[str]:
@@ -412,7 +414,8 @@ def certify_errors(config: dict) -> list[str]:
                          ("attack.samples", spec["attack"]["samples"])):
         for name in sizes:
             if name not in config["datasets"]:
-                messages.append(f"config key certify.{where}.{name}: no such dataset; known: {sorted(config['datasets'])}")
+                messages.append(f"config key certify.{where}.{name}: no such dataset; "
+                                f"known: {sorted(config['datasets'])}")
     return messages
 
 
