@@ -189,6 +189,8 @@ PAPER_CASES = [
     (_set("datasets.imagenet.options.patch", 28), "ablate.conditions[2]", "'drop' needs the feature patch 16"),
     (_set("datasets.imagenet_mus.options.n_train", 0), "datasets.imagenet_mus.options.n_train",
      "0 training images, but resnet50 trains or fine-tunes"),
+    (_set("datasets.imagenet_recal.options.n_train", 0), "attribute.methods.expgrad",
+     "expgrad draws its references from the training images; dataset 'imagenet_recal' has n_train 0"),
     (_set("datasets.imagenet.options.root", ""), "datasets.imagenet.options.root", "expected a non-empty string"),
     (_set("datasets.tweeteval.options.n_test", 0), "datasets.tweeteval.options.n_test",
      "expected an integer >= 1 or null, got 0"),

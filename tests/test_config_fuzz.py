@@ -303,8 +303,8 @@ def test_duplicated_key_is_named_with_its_lines(name, tmp_path):
     failures = []
     for i, line in enumerate(lines):
         match = KEY_LINE.match(line)
-        if not match:
-            continue
+        if not match or line.count("[") != line.count("]") or line.count("{") != line.count("}"):
+            continue  # not a whole entry: a flow collection continued on the next lines
         path = tmp_path / f"dup{i}.yaml"
         path.write_text("".join(lines[: i + 1] + [line] + lines[i + 1:]))
         tried += 1

@@ -280,9 +280,20 @@ def model_errors(config: dict) -> list[str]:
     return messages
 
 
+def _attributed(config: dict, label: str, dataset: str) -> bool:
+    """Whether some experiment of the dataset reads this method's attributions: the attribution
+    scores, a missingness order, a MuS-certified registry method, SMUG's comparison."""
+    orders = {parse_order(order)[0] for order in config["ablate"]["orders"]}
+    uses = {"attribution": True, "missingness": label in orders,
+            "mus": label in config["certify"]["methods"] and label not in MASK_METHOD_OPTIONS,
+            "smug": label in (config.get("smug") or {}).get("compare", [])}
+    return any(used and _runs(config, dataset, experiment) for experiment, used in uses.items())
+
+
 def method_errors(config: dict) -> list[str]:
     """attribute.methods: registry names, options, the datasets they are restricted to, and
-    options that every model where the method runs must support (removal modes; SMUG's CNNs)."""
+    what every dataset and model where the method runs must support (removal modes; SMUG's CNNs;
+    training images for expected gradients' references)."""
     messages = []
     datasets = config["datasets"]
     for label, entry in config["attribute"]["methods"].items():
@@ -310,7 +321,13 @@ def method_errors(config: dict) -> list[str]:
         if problems:
             continue
         runs_on = [ds for ds, spec in datasets.items() if spec["source"] in DATASETS
-                   and source_modality(spec["source"]) in modalities and ds in entry.get("datasets", [ds])]
+                   and source_modality(spec["source"]) in modalities and ds in entry.get("datasets", [ds])
+                   and _attributed(config, label, ds)]
+        if "references" in METHODS[name].options:  # the attribute rule draws them from the train split
+            for ds in runs_on:
+                if datasets[ds]["options"].get("n_train") == 0:
+                    messages.append(f"config key {where}: {name} draws its references from the training images; "
+                                    f"dataset {ds!r} has n_train 0 (restrict the method with datasets:)")
         pairs = [(ds, m) for ds in runs_on for m in datasets[ds]["models"] if m in MODELS]
         removal = options.get("removal")
         for ds, model in pairs:
