@@ -225,6 +225,15 @@ def test_intgrad_path_equals_captum_riemann_middle():
         assert torch.allclose(got.map, want, atol=1e-6)
 
 
+
+def test_intgrad_integration_option_is_captums_rule():
+    model, x = conv_model(), images()
+    want = build_method("intgrad_path", model, n_points=4).attribute(x, target=1).map
+    got = build_method("intgrad", model, n_steps=4, integration="riemann_middle").attribute(x, target=1).map
+    assert torch.allclose(got, want, atol=1e-6)
+    default = build_method("intgrad", model, n_steps=4).attribute(x, target=1).map  # Gauss-Legendre
+    assert not torch.allclose(default, want, atol=1e-6)
+
 def test_text_intgrad_path_equals_captum_on_the_keep_mask():
     model = TextStub()
     alpha = torch.ones(2, 6)

@@ -64,13 +64,6 @@ def test_registries_and_catalogue_list_the_same_names():
         assert not unregistered, f"{unregistered} in attrib.catalogue.{kind} but not registered: remove them"
 
 
-# Options the catalogue declares under a new name before the registry takes it: (method, new) -> old.
-# intgrad's captum rule is `integration` (`method` selects a config entry's registry entry); until
-# IntegratedGradients (attrib/attribution/captum.py) takes integration=, its defaults say method.
-# Remove the line once it does.
-PENDING_RENAMES = {("intgrad", "integration"): "method"}
-
-
 def _agrees(declared: dict, actual: dict, where: str) -> None:
     """Declared options (attrib.catalogue.Option) against a registry's real defaults: the same
     names, equal defaults of the same type, and each default inside its declared type and range."""
@@ -94,11 +87,7 @@ def test_method_options_are_the_registered_defaults():
     from attrib.attribution import METHODS
 
     for name, method in METHODS.items():
-        actual = dict(method.defaults)
-        for (renamed, new), old in PENDING_RENAMES.items():
-            if renamed == name and new not in actual and old in actual:
-                actual[new] = actual.pop(old)
-        _agrees(catalogue.METHODS[name].options, actual, f"attrib.catalogue.METHODS[{name!r}] vs {method.__name__}")
+        _agrees(catalogue.METHODS[name].options, dict(method.defaults), f"attrib.catalogue.METHODS[{name!r}] vs {method.__name__}")
 
 
 def test_declared_choices_are_what_the_code_accepts():
