@@ -391,3 +391,27 @@ def test_every_method_is_registered_and_runs_on_images():
         got = build_method(name, model, chunk_size=16, **small.get(name, {})).attribute(x)
         assert got.features.shape == (2, 16) and torch.isfinite(got.features).all(), name
         assert got.map is None or got.map.shape == x.shape, name
+
+
+def test_weighted_fit_cholesky_equals_the_pseudo_inverse_and_falls_back_when_rank_deficient():
+    from attrib.attribution.surrogate import weighted_linear_fit
+
+    gen = torch.Generator().manual_seed(0)
+    z = (torch.rand(3, 40, 6, generator=gen) < 0.5).float()
+    y = torch.rand(3, 40, generator=gen)
+    w = torch.rand(3, 40, generator=gen) + 0.1
+    features = torch.ones(3, 6, dtype=torch.bool)
+    features[2, 4:] = False  # zeroed columns: a singular Gram matrix for the third input
+    z[1, :, 3] = z[1, :, 2]  # two identical columns: rank-deficient as well
+
+    def reference(i):
+        zi = z[i].double() * features[i]
+        zc = zi - (w[i, :, None] * zi).sum(0) / w[i].sum()
+        yc = y[i].double() - (w[i] * y[i]).sum() / w[i].sum()
+        gram = zc.T @ (w[i, :, None].double() * zc)
+        return torch.linalg.pinv(gram, hermitian=True) @ (zc.T @ (w[i].double() * yc))
+
+    slopes = weighted_linear_fit(z, y, w, features, ridge=0.0)
+    for i in range(3):
+        torch.testing.assert_close(slopes[i], reference(i), rtol=1e-8, atol=1e-10)
+    assert slopes[2, 4:].eq(0).all() and torch.isclose(slopes[1, 2], slopes[1, 3])
