@@ -7,10 +7,13 @@ import os
 import random
 import re
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
 import torch
+
+_IMPORTED = time.monotonic()
 
 
 def setup(log_path: str | Path | None = None, threads: int = 1, seed: int = 0) -> logging.Logger:
@@ -29,7 +32,26 @@ def setup(log_path: str | Path | None = None, threads: int = 1, seed: int = 0) -
     torch.set_num_threads(max(1, int(threads)))
     seed_everything(seed)
     fail_if_memory_below_test_minimum()
-    return logging.getLogger("attrib")
+    log = logging.getLogger("attrib")
+    log.info("started: %.2f s after the process began (interpreter and imports)", process_age())
+    return log
+
+
+def process_age() -> float:
+    """Seconds since this process began, read from /proc where there is one (so the interpreter's
+    start and the imports before any of our code count), else since this module was imported."""
+    try:
+        start_ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+        return max(0.0, uptime - start_ticks / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError):
+        return time.monotonic() - _IMPORTED
+
+
+def ready(log: logging.Logger, what: str = "inputs loaded") -> None:
+    """Log the end of a job's fixed cost (imports, loading): ``benchmarks/job_overhead.py`` reads
+    these lines to report each rule's fixed cost per job."""
+    log.info("ready: %.2f s after the process began (%s)", process_age(), what)
 
 
 def fail_if_memory_below_test_minimum() -> None:
