@@ -16,7 +16,7 @@ $(BIN)/snakemake: pyproject.toml
 	touch $@
 
 run: $(BIN)/snakemake
-	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/snakemake --cores $(CORES) --workflow-profile workflow/profiles/default
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/snakemake --cores $(CORES)
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/snakemake --report results/report.html
 
 report: $(BIN)/snakemake

@@ -156,3 +156,9 @@ def test_killed_twice_then_resumed_gives_the_clean_runs_tables(tmp_path):
     differ = [name for name in want if got[name] != want[name]]
     assert not differ, f"tables that differ from the clean run after the kills: {differ}"
     assert not [p for p in (crashed / "results").rglob("*") if ".tmp" in p.name or p.suffix in (".part", ".partial")]
+
+
+def test_plain_snakemake_loads_the_default_profile(tmp_path):
+    out = snakemake("-n", "--quiet", "rules", cwd=tmp_path)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert f"Using workflow specific profile {ROOT / 'profiles' / 'default'}" in out.stdout + out.stderr
