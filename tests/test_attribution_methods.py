@@ -68,7 +68,9 @@ def test_gradshap_equals_captum_with_black_and_random_baselines():
         x, target=2).map, got.map)
 
 
-def test_feature_ablation_and_occlusion_equal_captum_and_each_other():
+def test_occlusion_equals_captum_feature_ablation_on_the_patch_grid():
+    """Patch windows at patch strides remove exactly one grid cell each: captum's Occlusion and
+    FeatureAblation with a patch feature mask compute the same, so one name serves both."""
     model, x = conv_model(), images()
     target = model(x).argmax(1)
     want = captum.attr.FeatureAblation(model).attribute(x, target=target, baselines=0.0,
@@ -77,17 +79,17 @@ def test_feature_ablation_and_occlusion_equal_captum_and_each_other():
                                                       baselines=0.0, target=target)
     assert torch.allclose(want, occluded, atol=1e-6)
     for chunk in (3, 64):
-        for name in ("feature_ablation", "occlusion"):
-            got = build_method(name, model, chunk_size=chunk).attribute(x)
-            assert torch.allclose(got.map, want, atol=1e-6)
-            # native signed score per patch: the value every pixel of the patch carries
-            assert torch.allclose(got.features, want[:, 0, ::2, ::2].flatten(1), atol=1e-6)
+        got = build_method("occlusion", model, chunk_size=chunk).attribute(x)
+        assert torch.allclose(got.map, want, atol=1e-6)
+        # native signed score per patch: the value every pixel of the patch carries
+        assert torch.allclose(got.features, want[:, 0, ::2, ::2].flatten(1), atol=1e-6)
     assert (want < 0).any() and (want > 0).any()
+    assert "feature_ablation" not in METHODS
 
 
-def test_text_feature_ablation_removes_one_token_at_a_time():
+def test_text_occlusion_removes_one_token_at_a_time():
     model = TextStub()
-    got = build_method("feature_ablation", model, chunk_size=4).attribute(TEXT_IDS, target=1)
+    got = build_method("occlusion", model, chunk_size=4).attribute(TEXT_IDS, target=1)
     ones = torch.ones(2, 6, dtype=torch.double)
     full = model(TEXT_IDS, keep=ones)[:, 1]
     for i in range(6):
@@ -381,7 +383,7 @@ def test_recalibration_changes_path_methods_and_options_are_checked():
 
 def test_every_method_is_registered_and_runs_on_images():
     assert set(METHODS) == {"saliency", "inputxgrad", "smoothgrad", "gradshap", "intgrad", "intgrad_path",
-                            "intgrad_sg", "intgrad_uniform", "expgrad", "occlusion", "feature_ablation",
+                            "intgrad_sg", "intgrad_uniform", "expgrad", "occlusion",
                             "lime", "kernelshap", "random", "smug_base", "smug"}
     model, x = conv_model(), images(2).detach()
     small = {"smoothgrad": {"nt_samples": 2}, "gradshap": {"n_samples": 2}, "lime": {"n_samples": 8},

@@ -23,6 +23,8 @@ def test_default_and_paper_configs_are_valid(default_config, paper_config):
         (lambda c: c["datasets"]["digits"].update(models=["resnet", "vitt"]), "datasets.digits.models[1]", "unknown model 'vitt'"),
         (lambda c: c["datasets"]["digits"].update(source="mnist"), "datasets.digits.source", "unknown dataset 'mnist'"),
         (lambda c: c["attribute"]["methods"].update(gradcam={}), "attribute.methods.gradcam", "unknown method"),
+        (lambda c: c["attribute"]["methods"].update(feature_ablation={}), "attribute.methods.feature_ablation",
+         "unknown method 'feature_ablation'"),  # occlusion computes the same on the patch grid
         (lambda c: c["ablate"].update(conditions=["resnet:drop"]), "ablate.conditions[0]", "no removal mode 'drop'"),
         (lambda c: c["datasets"]["tweets"].update(models=["resnet"]), "datasets.tweets.models[0]", "is for image data"),
         (lambda c: c["ablate"].update(conditions=["roberta:mask_token"]), "ablate.conditions[0]", "not trained"),

@@ -524,7 +524,6 @@ METHODS = {
     "expgrad": Method(IMAGES_ONLY, {**_PATH_OPTIONS, **_RANDOM_REFERENCES,
                                     "references": set_by("the attribute rule (training images)")}),
     "occlusion": Method(BOTH_MODALITIES, {"chunk_size": CHUNK_SIZE}),
-    "feature_ablation": Method(BOTH_MODALITIES, {"chunk_size": CHUNK_SIZE}),
     "lime": Method(BOTH_MODALITIES, {**_SURROGATE_OPTIONS, "kernel_width": number(0.25, gt=0),
                                      "alpha": number(1.0, ge=0)}),
     "kernelshap": Method(BOTH_MODALITIES, _SURROGATE_OPTIONS),

@@ -53,12 +53,6 @@ def seeded_global_rng(seed: int):
             np.random.set_state(state)
 
 
-def patch_index(image_size: int, patch: int, device=None) -> torch.Tensor:
-    """(1, 1, H, W) long: the row-major feature index of the patch each pixel belongs to."""
-    p = (image_size // patch) ** 2
-    return upsample_keep(torch.arange(p, device=device)[None], image_size, patch)
-
-
 def signed_patch_means(pixel_map: torch.Tensor, patch: int) -> torch.Tensor:
     """(N, C, H, W) -> (N, p) signed mean per patch: the native score of patch-constant maps."""
     return F.avg_pool2d(pixel_map.mean(dim=1, keepdim=True), kernel_size=patch, stride=patch).flatten(1)

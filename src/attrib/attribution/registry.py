@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from attrib.attribution.base import AttributionMethod, RandomAttribution
 from attrib.attribution.captum import (
-    FeatureAblation,
     GradientShap,
     InputXGradient,
     IntegratedGradients,
@@ -29,7 +28,6 @@ METHODS: dict[str, type[AttributionMethod]] = {
     "intgrad_uniform": IntGradUniform,
     "expgrad": ExpectedGradients,
     "occlusion": Occlusion,
-    "feature_ablation": FeatureAblation,
     "lime": Lime,
     "kernelshap": KernelShap,
     "random": RandomAttribution,
