@@ -556,7 +556,8 @@ MASK_METHOD_OPTIONS = {
     "vgrad": {},
     "igrad": {"n_steps": integer(32, ge=1)},
     "shap": {"n_background": integer(100, ge=1), "n_samples": integer(48, ge=1)},
-    "lime": {"n_samples": integer(100, ge=1), "kernel_width": number(0.25, gt=0), "ridge": number(1.0, ge=0)},
+    # 48 rows: the MuS code's explain_instance(num_samples=48)
+    "lime": {"n_samples": integer(48, ge=1), "kernel_width": number(0.25, gt=0), "ridge": number(1.0, ge=0)},
 }
 """Mask-space methods and their options (the spec's settings as defaults)."""
 

@@ -417,11 +417,18 @@ def certify_errors(config: dict) -> list[str]:
         elif options:
             messages.append(f"config key {where}: the options of attribute.methods labels are set under "
                             f"attribute.methods.{method}; here it takes none, got {sorted(options)}")
-    if spec["attack"]["method"] not in spec["methods"]:
-        messages.append(f"config key certify.attack.method: {spec['attack']['method']!r} is not in certify.methods")
-    for i, lam in enumerate(spec["attack"].get("lambdas", [])):
+    attack = spec["attack"]
+    if attack["method"] not in spec["methods"]:
+        messages.append(f"config key certify.attack.method: {attack['method']!r} is not in certify.methods")
+    if attack["top_fraction"] not in spec["top_fractions"]:
+        messages.append(f"config key certify.attack.top_fraction: {attack['top_fraction']} is not in "
+                        "certify.top_fractions (the E1 figure draws its certified curve beside the attack's)")
+    for i, lam in enumerate(attack.get("lambdas", spec["lambdas"])):
+        where = f"certify.attack.lambdas[{i}]" if "lambdas" in attack else f"certify.lambdas[{i}]"
         if lam not in spec["lambdas"]:
-            messages.append(f"config key certify.attack.lambdas[{i}]: {lam} is not in certify.lambdas")
+            messages.append(f"config key {where}: {lam} is not in certify.lambdas")
+        elif round(lam * attack["q"], 9) < 1:
+            messages.append(f"config key {where}: λ = {lam} is below 1/q = 1/{attack['q']} of certify.attack.q")
     for i, lam in enumerate(spec["lambdas"]):
         if not any(t >= lam for t in config["finetune"]["lambdas"]):
             messages.append(f"config key certify.lambdas[{i}]: no fine-tuned λ ≥ {lam} in finetune.lambdas")

@@ -112,7 +112,7 @@ rule attack_stability:
         runtime=480,
         gpu=1,
     params:
-        q=config["certify"]["q"],
+        q=config["certify"]["attack"]["q"],
         attack=config["certify"]["attack"],
         samples=lambda wc: mus_samples(wc.dataset, "attack"),
         chunk_size=config["chunk_size"],
