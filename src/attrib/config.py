@@ -459,7 +459,18 @@ def smug_errors(config: dict) -> list[str]:
         elif not MODELS[name].smug:
             messages.append(f"config key {where}: SMUG explains CNNs only, "
                             f"{sorted(n for n, m in MODELS.items() if m.smug)}; {name!r} is not one")
-        messages += _at(where, option_problems(SMUG_OPTIONS, options))
+        problems = option_problems(SMUG_OPTIONS, options)
+        messages += _at(where, problems)
+        model_options = config["models"].get(name, {}).get("options") or {}
+        if name == "textcnn" and not problems and not model_option_problems(name, model_options):
+            top_k = with_defaults(SMUG_OPTIONS, options)["top_k"]
+            channels = with_defaults(MODELS[name].options, model_options)["channels"]
+            if top_k > channels:
+                messages.append(
+                    f"config key {where}.top_k: {top_k} exceeds the {channels} channels of textcnn "
+                    "(models.textcnn.options.channels); it max-pools over positions, so at most one first-layer "
+                    "neuron per channel has non-zero integrated gradients and the rest would be chosen in tie order"
+                )
     for i, label in enumerate(section["compare"]):
         if label not in config["attribute"]["methods"]:
             messages.append(f"config key smug.compare[{i}]: {label!r} is not a label under attribute.methods")
