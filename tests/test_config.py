@@ -64,6 +64,7 @@ def test_default_and_paper_configs_are_valid(default_config, paper_config):
         (lambda c: c["smug"]["models"]["resnet"].update(gamma=1), "smug.models.resnet.gamma",
          "expected a number in [0, 1), got 1 (int)"),
         (lambda c: c["smug"].update(compare=["gradcam"]), "smug.compare[0]", "not a label under attribute.methods"),
+        (lambda c: c["smug"].update(saliency_protocol="seeds"), "smug.saliency_protocol", "is not one of"),
         (lambda c: c["smug"]["models"]["textcnn"].update(top_k=65), "smug.models.textcnn.top_k",
          "65 exceeds the 64 channels of textcnn"),
         (lambda c: c["smug"]["models"]["textcnn"].pop("top_k"), "smug.models.textcnn.top_k",

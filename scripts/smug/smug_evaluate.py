@@ -28,8 +28,8 @@ maps = magnitude_maps(compared, saved, n, text)
 valid = model.feature_mask(x).cpu() if text else None
 parts = []
 for method, values in maps.items():
-    table = saliency_metric(model, x, values.to(device), target, thresholds=sm.params.thresholds,
-                            chunk_size=sm.params.chunk_size)
+    table = saliency_metric(model, x, values.to(device), target, protocol=sm.params.protocol,
+                            thresholds=sm.params.thresholds, chunk_size=sm.params.chunk_size)
     best = saliency_metric_summary(table).rename(columns={"score": "saliency_metric"})
     best["kept_fraction"] = kept_fraction(values, sm.params.sparsity_threshold, valid).numpy()
     best["gini"] = gini_index(values, valid).numpy()
@@ -39,7 +39,8 @@ for method, values in maps.items():
         best = best.merge(truth.rename(columns={"image": "input"}), on="input")
     best.insert(0, "method", method)
     parts.append(best)
-    log.info("%s: median saliency metric %.3f, kept %.3f", method, best["saliency_metric"].median(),
-             best["kept_fraction"].mean())
+    log.info("%s: median saliency metric %.3f over %d scored inputs (%d not scored), kept %.3f", method,
+             best["saliency_metric"].median(), best["saliency_metric"].notna().sum(),
+             best["saliency_metric"].isna().sum(), best["kept_fraction"].mean())
 scores = pd.concat(parts, ignore_index=True)
 labelled(scores, dataset=sm.wildcards.dataset, model=sm.wildcards.model).to_csv(sm.output[0], index=False)

@@ -55,6 +55,7 @@ rule smug_evaluate:
         runtime=60,
         gpu=1,
     params:
+        protocol=config.get("smug", {}).get("saliency_protocol"),
         thresholds=config.get("smug", {}).get("thresholds"),
         sparsity_threshold=config.get("smug", {}).get("sparsity_threshold"),
         chunk_size=config["chunk_size"],
