@@ -218,6 +218,22 @@ def test_a_timeout_returns_a_flagged_mask_that_keeps_the_neurons_active():
         assert solution.objective == program.kept(solution.mask)
 
 
+@pytest.mark.parametrize("incumbent, status", [([1.0, 1.0], "timeout"), ([1.0, 0.0], "fallback"),
+                                               ([0.0, 0.0], "fallback")])
+def test_a_milp_incumbent_cut_off_by_the_time_limit_is_checked(monkeypatch, incumbent, status):
+    """One neuron 0 + m_0 + m_1 > 1: only the all-kept mask satisfies it. A time-limited HiGHS
+    incumbent that breaks the constraint is no mask: the result is the all-kept fallback."""
+    import scipy.sparse as sp
+    from types import SimpleNamespace
+
+    program = smug.Program(sp.csr_matrix(np.array([[1.0, 1.0]])), np.zeros(1), np.array([2.0]), np.array([1.0]),
+                           np.array([True]), np.ones(2), np.ones(2, dtype=bool))
+    monkeypatch.setattr(smug, "milp", lambda *a, **k: SimpleNamespace(status=1, x=np.array(incumbent)))
+    (solution,) = smug.solve(program, "milp")
+    assert solution.status == status and not solution.proven
+    assert program.satisfied(solution.mask) and solution.mask.tolist() == [True, True]
+
+
 def test_explain_reports_every_input_and_checks_masks_by_forward_pass():
     model = small_resnet()
     x = torch.rand(3, 3, 8, 8, generator=torch.Generator().manual_seed(5))
@@ -465,3 +481,33 @@ def test_example_rows_are_one_row_per_input_method_and_position():
     smug_rows = table[table["method"] == "smug"]
     assert smug_rows["position"].tolist() == [0, 1, 2, 3] and smug_rows["value"].tolist() == [0.0, 1.0, 2.0, 3.0]
 
+
+# --- solver statuses in the tables and figures --------------------------------------------------
+
+
+def test_failed_solves_are_counted_and_never_scored_as_results():
+    from attrib.smug.figures import smug_saliency_figure, smug_status_counts, smug_summary
+
+    solver = pd.DataFrame({"dataset": "d", "model": "m", "backend": "milp", "input": [0, 1, 2, 3, 0],
+                           "solution": 0, "role": ["maps"] * 4 + ["timing"],
+                           "status": ["optimal", "timeout", "fallback", "optimal", "fallback"]})
+    counts = smug_status_counts(solver)
+    assert counts[["optimal", "timeout", "fallback"]].values.tolist() == [[2, 1, 1]]  # timing rows apart
+    nan = float("nan")
+    scores = pd.DataFrame({
+        "dataset": "d", "model": "m", "input": [0, 1, 2, 3] * 2,
+        "method": ["smug"] * 4 + ["intgrad"] * 4,
+        "status": ["optimal", "timeout", "fallback", "optimal"] + [None] * 4,
+        "saliency_metric": [1.0, 2.0, nan, 3.0, 4.0, 5.0, 6.0, 8.0],
+        "kept_fraction": [0.1, 0.2, nan, 0.3, 0.5, 0.5, 0.5, 0.5],
+    })
+    summary = smug_summary(scores).set_index("method")
+    assert summary.loc["smug", ["inputs", "scored", "median_saliency_metric"]].tolist() == [2, 2, 2.0]
+    assert summary.loc["smug (timeout)", "median_saliency_metric"] == 2.0
+    assert summary.loc["smug (fallback)", ["inputs", "scored"]].tolist() == [1, 0]
+    assert summary.loc["intgrad", "median_saliency_metric"] == 5.5
+    assert summary.loc["intgrad", "median_saliency_metric_paired"] == 6.0  # inputs 0 and 3: SMUG optimal
+    fig = smug_saliency_figure(scores)
+    ax = fig.axes[0]
+    assert "1 optimal" not in ax.get_title() and "2 optimal, 1 timeout, 1 fallback" in ax.get_title()
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["smug", "smug (timeout)", "intgrad"]

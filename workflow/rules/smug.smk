@@ -83,6 +83,7 @@ rule figure_smug:
         solver=f"{RESULTS}/tables/smug_solver.csv",
         scores=f"{RESULTS}/tables/smug_scores.csv",
         summary=f"{RESULTS}/tables/smug_summary.csv",
+        status=f"{RESULTS}/tables/smug_status.csv",
         examples=f"{RESULTS}/tables/smug_examples.csv",
         examples_figure=report(
             f"{RESULTS}/figures/smug_examples.png",

@@ -274,8 +274,9 @@ class Solution:
     """A mask over the program's variables (non-variables count as kept) and how it was found.
 
     ``status``: ``optimal`` (proven minimal); ``timeout`` (the best mask found before the time
-    limit, not proven minimal); ``fallback`` (nothing found in time: every window kept, which
-    always satisfies the constraints since γ < 1; not proven minimal).
+    limit, checked against the constraints: a valid upper bound, not proven minimal);
+    ``fallback`` (no valid mask in time: every window kept, which always satisfies the
+    constraints since γ < 1; not a result, and never scored as one).
     """
 
     mask: np.ndarray
@@ -317,7 +318,9 @@ def _solve_milp(program: Program, previous, timeout_s: float, margin: float) -> 
     if result.status == 0:
         return Solution(np.round(result.x).astype(bool), 0.0, "optimal", seconds)
     if result.x is not None:
-        return Solution(np.round(result.x).astype(bool), 0.0, "timeout", seconds)
+        mask = np.round(result.x).astype(bool)
+        if program.satisfied(mask):  # an incumbent cut off by the time limit is checked, as z3's
+            return Solution(mask, 0.0, "timeout", seconds)
     return Solution(program.free.copy(), 0.0, "fallback", seconds)
 
 
