@@ -25,7 +25,7 @@ from attrib.config import ConfigError, key_path, load_schema, load_yaml_strict, 
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = {"default": ROOT / "config.yaml", "paper": ROOT / "workflow" / "configs" / "paper.yaml"}
-VALID = [*CONFIGS.values(), ROOT / "tests" / "tiny.yaml"]
+VALID = [*CONFIGS.values(), ROOT / "tests" / "tiny.yaml", ROOT / "workflow" / "configs" / "quick.yaml"]
 SCHEMA = load_schema()
 UNKNOWN = "zz_unknown"
 
