@@ -107,5 +107,10 @@ def data_files(dataset):
     ]
 
 
+def metas(datasets):
+    """The meta.json of each dataset once (figures read class counts and sizes there)."""
+    return [f"{RESULTS}/data/{ds}/meta.json" for ds in dict.fromkeys(datasets)]
+
+
 def weights_flag(model):
     return f"{RESOURCES}/weights/{model}.ok"
