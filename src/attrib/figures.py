@@ -90,7 +90,7 @@ LAMBDA_CMAP, LAMBDA_OCTAVES = "viridis", 4
 
 def _hashed_colour(name: str) -> str:
     """A colour fixed by the name alone, for names without an entry (e.g. a new method)."""
-    hues = sns.husl_palette(24, l=55)
+    hues = sns.husl_palette(24, l=0.55)
     return mcolors.to_hex(hues[zlib.crc32(name.encode()) % len(hues)])
 
 
