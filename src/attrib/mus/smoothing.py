@@ -14,6 +14,8 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
+from attrib.runtime import progress_bar
+
 MODES = ("voting", "soft")
 
 
@@ -96,7 +98,8 @@ class SmoothedClassifier:
         ``chunk_size`` inputs per forward pass."""
         s = self.masks(alpha.shape[1]).to(x.device)
         parts = []
-        for a in range(0, len(row), self.chunk_size):
+        chunks = range(0, len(row), self.chunk_size)
+        for a in progress_bar(chunks, desc=f"MuS λ={self.lam:g}, {self.chunk_size} masked inputs per chunk"):
             r, jj = row[a:a + self.chunk_size], j[a:a + self.chunk_size]
             # = clamp(μ + α ⊙ s_j, 0, 1) for binary μ and α in [0, 1], but with a gradient at α = 1
             keep = mu[r] + (1 - mu[r]) * alpha[r] * s[jj]
