@@ -7,6 +7,7 @@ Snakefile validates the config on every parse, which must not import torch.
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 
 import jsonschema
@@ -41,8 +42,11 @@ def key_path(parts) -> str:
     return out or "<top level>"
 
 
-def load_schema(path: str | Path = SCHEMA_PATH) -> dict:
-    with open(path) as fh:
+def load_schema(path: str | Path | None = None) -> dict:
+    """The config schema; by default the one shipped inside the package (package data
+    ``attrib/config.schema.yaml``), so validation works in an installed package as in a checkout."""
+    schema = resources.files("attrib").joinpath("config.schema.yaml") if path is None else Path(path)
+    with schema.open() as fh:
         return yaml.safe_load(fh)
 
 

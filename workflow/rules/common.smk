@@ -21,10 +21,7 @@ from attrib.catalogue import (
 )
 from attrib.config import METHOD_SELECTORS, lambda_label, load_schema, validate_config
 
-validate_config(
-    config,
-    load_schema(Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml"),
-)
+validate_config(config, load_schema())
 
 RESULTS = "results"
 RESOURCES = config["resources_dir"]

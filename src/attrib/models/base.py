@@ -65,6 +65,19 @@ class FeatureClassifier(nn.Module):
             raise ValueError(f"keep has shape {tuple(keep.shape)}, expected (N, p) = {expected}")
 
 
+def require_feature_classifier(model, what: str) -> None:
+    """Fail with how to wrap a plain torch network: every method here removes features
+    through ``model(x, keep=α, removal=...)``, which only a ``FeatureClassifier`` has."""
+    if isinstance(model, FeatureClassifier):
+        return
+    raise TypeError(
+        f"{what} needs an attrib FeatureClassifier, called as model(x, keep=α, removal=...), not a plain "
+        f"{type(model).__name__}. Wrap an image network (inputs in [0, 1], normalised inside, features the "
+        f"patches of a grid): attrib.ImageClassifier(net, num_classes=1000, image_size=224, patch=16); "
+        f"text models: attrib.build_model('bert', meta). See docs/library.md."
+    )
+
+
 class ImageClassifier(FeatureClassifier):
     """A torchvision network on [0, 1] images; removal happens in pixel space, then normalisation.
 

@@ -14,6 +14,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
+from attrib.models.base import require_feature_classifier
 from attrib.runtime import progress_bar
 
 MODES = ("voting", "soft")
@@ -61,6 +62,7 @@ class SmoothedClassifier:
     def __init__(self, model, lam, q=64, seed=0, mode="voting", chunk_size=1024, removal=None):
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}; expected one of {MODES}")
+        require_feature_classifier(model, "SmoothedClassifier")
         self.model = model
         self.q = q
         self.lam = round_lambda(lam, q)
