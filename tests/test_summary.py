@@ -37,7 +37,7 @@ def test_headline_numbers_from_each_table():
     summary = headline_numbers(tables)
     assert summary.columns.tolist() == COLUMNS
     assert value(summary, system="fine-tuning") == (0.8, 100)
-    assert summary[summary["system"] == "fine-tuning"]["quantity"].item() == "test accuracy, inputs masked at λ = 1/2"
+    assert summary[summary["system"] == "fine-tuning"]["quantity"].item() == "test accuracy, fine-tuned and tested at λ = 1/2"
     assert value(summary, quantity="smoothed accuracy, λ = 1/2") == (0.75, 4)
     assert value(summary, quantity="certified accuracy at radius ≥ 1 feature, λ = 1/2") == (0.5, 4)
     assert not (summary["system"] == "attribution").any()

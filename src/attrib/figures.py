@@ -207,13 +207,17 @@ def plateau_ends(x, y):
     return x[keep], y[keep]
 
 
+# the point marker that stands for a line style where few samples allow no curve
+POINT_MARKERS = {"-": "o", "--": "x", ":": "+", "-.": "^"}
+
+
 def plot_curve(ax, x, y, n: int, *, style: str = "-", marker: str | None = None, steps: bool = True, **kwargs):
     """A line over ``x``; with fewer than ``SMALL_N`` samples unconnected points instead, only
     at the ends of the levels where ``steps`` (a step curve on a fine grid)."""
     if n < SMALL_N:
         if steps:
             x, y = plateau_ends(x, y)
-        return ax.plot(x, y, ls="none", marker=marker or ("o" if style == "-" else "x"), ms=4, **kwargs)
+        return ax.plot(x, y, ls="none", marker=marker or POINT_MARKERS.get(style, "o"), ms=4, **kwargs)
     return ax.plot(x, y, style, marker=marker, **kwargs)
 
 

@@ -18,10 +18,11 @@ COLUMNS = ["system", "dataset", "model", "quantity", "value", "n"]
 HALF = 0.5  # missingness numbers are read where half of the features are removed
 
 
-def _rows(system: str, table: pd.DataFrame, quantity: Callable, value: str, n: str | None) -> list[dict]:
-    return [{"system": system, "dataset": r["dataset"], "model": r["model"], "quantity": quantity(r),
+def _rows(system: str, table: pd.DataFrame, quantities, n: str | None) -> list[dict]:
+    """One row per (table row, quantity); ``quantities`` are (name of a row, value column)."""
+    return [{"system": system, "dataset": r["dataset"], "model": r["model"], "quantity": name(r),
              "value": float(r[value]), "n": int(r[n]) if n and pd.notna(r.get(n)) else np.nan}
-            for _, r in table.iterrows()]
+            for _, r in table.iterrows() for name, value in quantities]
 
 
 def _near_half(table: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
@@ -33,8 +34,8 @@ def _near_half(table: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
 def test_accuracy(table: pd.DataFrame) -> list[dict]:
     """The fine-tuned base model's test accuracy with its inputs masked at its own λ."""
     own = table[np.isclose(table["level"], table["lam"])]
-    return _rows("fine-tuning", own, lambda r: f"test accuracy, inputs masked at λ = {format_lambda(r['lam'])}",
-                 "accuracy", "test_size" if "test_size" in table else None)
+    return _rows("fine-tuning", own, [(lambda r: f"test accuracy, fine-tuned and tested at λ = {format_lambda(r['lam'])}",
+                                        "accuracy")], "test_size" if "test_size" in table else None)
 
 
 def e2_samples(table: pd.DataFrame) -> list[dict]:
@@ -43,14 +44,14 @@ def e2_samples(table: pd.DataFrame) -> list[dict]:
     table = table.assign(certified_1=table["correct"].astype(bool) & (table["radius"] >= 1))
     per = table.groupby(keys, sort=False).agg(accuracy=("correct", "mean"), certified=("certified_1", "mean"),
                                               n=("correct", "size")).reset_index()
-    return (_rows("MuS", per, lambda r: f"smoothed accuracy, λ = {format_lambda(r['lambda'])}", "accuracy", "n")
-            + _rows("MuS", per, lambda r: f"certified accuracy at radius ≥ 1 feature, λ = {format_lambda(r['lambda'])}",
-                    "certified", "n"))
+    return _rows("MuS", per, [(lambda r: f"smoothed accuracy, λ = {format_lambda(r['lambda'])}", "accuracy"),
+                              (lambda r: f"certified accuracy at radius ≥ 1 feature, λ = {format_lambda(r['lambda'])}",
+                               "certified")], "n")
 
 
 def diffid_auc(table: pd.DataFrame) -> list[dict]:
     """Attribution: DiffID area of every method (higher is better)."""
-    return _rows("attribution", table, lambda r: f"DiffID area: {r['method']}", "diffid_logit_auc",
+    return _rows("attribution", table, [(lambda r: f"DiffID area: {r['method']}", "diffid_logit_auc")],
                  "images" if "images" in table else None)
 
 
@@ -59,35 +60,39 @@ def missingness_orders(table: pd.DataFrame) -> list[dict]:
     random order, per model and removal."""
     random = table[table["order"].map(lambda o: parse_order(o)[0] is None)]
     half = _near_half(random, ["dataset", "model", "removal"])
-    return (_rows("missingness", half, lambda r: f"unchanged, {r['fraction_removed']:.0%} removed at random "
-                  f"({r['removal']})", "unchanged", "images")
-            + _rows("missingness", half, lambda r: f"predicted-class entropy (bits), {r['fraction_removed']:.0%} "
-                    f"removed at random ({r['removal']})", "class_entropy_bits", "images"))
+    return _rows("missingness", half, [
+        (lambda r: f"unchanged, {r['fraction_removed']:.0%} removed at random ({r['removal']})", "unchanged"),
+        (lambda r: f"predicted-class entropy (bits), {r['fraction_removed']:.0%} removed at random ({r['removal']})",
+         "class_entropy_bits")], "images")
+
+
+def _source(row) -> str:
+    return "a random order" if row["source"] == "random" else f"the LIME of {row['source']}"
 
 
 def missingness_topk(table: pd.DataFrame) -> list[dict]:
     """Missingness: predictions unchanged after removing the largest top-k of each explanation."""
     removed = table[table["test"] == "remove"]
     last = removed.loc[removed.groupby(["dataset", "model", "removal", "source"], sort=False)["k"].idxmax()]
-    return _rows("missingness", last, lambda r: f"unchanged after removing the top {int(r['k'])} of "
-                 f"{'a random order' if r['source'] == 'random' else 'the LIME of ' + r['source']} ({r['removal']})",
-                 "unchanged", "images")
+    return _rows("missingness", last, [
+        (lambda r: f"unchanged after removing the top {int(r['k'])} of {_source(r)} ({r['removal']})", "unchanged")],
+        "images")
 
 
 def missingness_text(table: pd.DataFrame) -> list[dict]:
     """Missingness, text: predictions unchanged with half the tokens removed at random."""
     random = table[table["order"].map(lambda o: parse_order(o)[0] is None)]
     half = _near_half(random, ["dataset", "model", "removal"])
-    return _rows("missingness", half, lambda r: f"unchanged, {r['fraction_removed']:.0%} of the tokens removed at "
-                 f"random ({r['removal']})", "unchanged", "images")
+    return _rows("missingness", half, [
+        (lambda r: f"unchanged, {r['fraction_removed']:.0%} of the tokens removed at random ({r['removal']})",
+         "unchanged")], "images")
 
 
 def smug_summary(table: pd.DataFrame) -> list[dict]:
     """SMUG: median saliency metric (lower is better) and mean fraction kept, per method."""
-    return (_rows("SMUG", table, lambda r: f"median saliency metric: {r['method']}", "median_saliency_metric",
-                  "inputs")
-            + _rows("SMUG", table, lambda r: f"fraction of the input kept: {r['method']}", "mean_kept_fraction",
-                    "inputs"))
+    return _rows("SMUG", table, [(lambda r: f"median saliency metric: {r['method']}", "median_saliency_metric"),
+                                 (lambda r: f"fraction of the input kept: {r['method']}", "mean_kept_fraction")],
+                 "inputs")
 
 
 BUILDERS: dict[str, Callable[[pd.DataFrame], list[dict]]] = {

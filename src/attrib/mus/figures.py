@@ -108,7 +108,8 @@ def e1_main_figure(curves: pd.DataFrame) -> plt.Figure:
         ax.set(title=f"{dataset} / {model}: {method_label(method)} top-{fraction:g}", xlabel="radius r / p",
                ylabel="consistent and stable", ylim=(0, 1.02))
         show_n(ax, table["n"], extra=" per λ")
-        ax.legend(fontsize=7, title="certified: solid / ●, attack: dashed / ×", title_fontsize=7)
+        ax.legend(fontsize=7, title="certified: solid / ●, voting attack: dashed / ×,\nsoft attack: dotted / +",
+                  title_fontsize=7)
     fig.tight_layout()
     return fig
 
@@ -135,7 +136,7 @@ def e1_grid_figure(curves: pd.DataFrame) -> plt.Figure:
                 ax.set_ylabel("certified consistent\nand stable")
             if i == len(rows) - 1:
                 ax.set_xlabel("radius r / p")
-    axes[0, 0].legend(fontsize=6, title="solid / ●: μ = 0, dotted / ×: μ = α", title_fontsize=6)
+    axes[0, 0].legend(fontsize=6, title="solid / ●: μ = 0, dotted / +: μ = α", title_fontsize=6, loc="center right")
     fig.tight_layout()
     return fig
 
@@ -197,8 +198,8 @@ def masked_accuracy_figure(table: pd.DataFrame) -> plt.Figure:
             part = table[(table["dataset"] == dataset) & (table["model"] == model) & (table["top_fraction"] == fraction)]
             few = part["samples"].min() < SMALL_N
             lines = list(part.groupby("method", sort=True))
-            for i, (method, line) in enumerate(lines):
-                ax.plot(line["lambda"] * (_dodge(i, len(lines)) if few else 1), line["masked_accuracy"], marker="o",
+            for k, (method, line) in enumerate(lines):
+                ax.plot(line["lambda"] * (_dodge(k, len(lines)) if few else 1), line["masked_accuracy"], marker="o",
                         ls="none" if few else "-", color=method_colour(method), label=method_label(method))
             full = part.groupby("lambda")["full_accuracy"].first()
             ax.plot(full.index, full.to_numpy(), color="grey", ls="none" if few else ":", marker="x" if few else None,
