@@ -228,9 +228,9 @@ def points_where_few(ax, n: int) -> None:
     for line in ax.get_lines():
         if line.get_gid() == "reference":
             continue
+        line.set_marker(POINT_MARKERS.get(line.get_linestyle(), "o"))  # the style, told by the marker
+        line.set_markersize(5)
         line.set_linestyle("none")
-        if line.get_marker() in (None, "None", "", " "):
-            line.set_marker("o")
 
 
 def panel_title(dataset: str, *parts) -> str:
