@@ -4,62 +4,13 @@ import torch
 import torch.nn as nn
 
 from attrib.attribution import Attribution, build_method, METHODS
-from attrib.features import apply_removal
-
-
-class ImageModel(nn.Module):
-    modality = "image"
-    default_removal = "black"
-
-    def __init__(self, net, patch=2, num_classes=3):
-        super().__init__()
-        self.net, self.patch, self.num_classes = net, patch, num_classes
-
-    def num_features(self, x):
-        return (x.shape[-1] // self.patch) ** 2
-
-    def feature_mask(self, x):
-        return torch.ones(x.shape[0], self.num_features(x), dtype=torch.bool)
-
-    def forward(self, x, keep=None, removal=None):
-        if keep is not None:
-            x = apply_removal(x, keep, self.patch, removal or self.default_removal)
-        return self.net(x)
+from helpers import ImageStub, TextStub
 
 
 def conv_model():
     torch.manual_seed(0)
     net = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.Tanh(), nn.Flatten(), nn.Linear(4 * 8 * 8, 3))
-    return ImageModel(net).eval()
-
-
-class TextModel(nn.Module):
-    """ids (N, L), id 0 = padding (not a feature); keep mixes each embedding with a mask vector."""
-
-    modality = "text"
-    default_removal = "mask_token"
-    num_classes = 3
-
-    def __init__(self):
-        super().__init__()
-        torch.manual_seed(1)
-        self.emb = nn.Embedding(12, 6)
-        self.mask = nn.Parameter(torch.randn(6))
-        self.head = nn.Linear(6, 3)
-        self.double()
-
-    def num_features(self, x):
-        return x.shape[1]
-
-    def feature_mask(self, x):
-        return x != 0
-
-    def forward(self, x, keep=None, removal=None):
-        e = self.emb(x)
-        if keep is not None:
-            k = torch.where(self.feature_mask(x), keep.double(), 1.0).unsqueeze(-1)
-            e = k * e + (1 - k) * self.mask
-        return self.head(torch.tanh(2 * e).mean(dim=1))
+    return ImageStub(net).eval()
 
 
 def images(n=5):
@@ -94,7 +45,7 @@ def test_features_are_patch_means_of_abs_map_by_hand():
     weight[0, 0], weight[0, 1] = m, 2 * m  # channel mean of |W_0| is |m|
     linear = nn.Linear(48, 2, bias=False)
     linear.weight.data = weight.flatten(1)
-    model = ImageModel(nn.Sequential(nn.Flatten(), linear), patch=2, num_classes=2)
+    model = ImageStub(nn.Sequential(nn.Flatten(), linear), patch=2, num_classes=2)
     x = torch.ones(1, 3, 4, 4, requires_grad=True)
     sal = build_method("saliency", model).attribute(x, target=0)
     assert torch.equal(sal.map, weight[:1].abs())
@@ -117,7 +68,7 @@ def target_logit(model, ids, alpha, target):
 
 
 def test_text_saliency_matches_finite_differences():
-    model = TextModel()
+    model = TextStub()
     ids = torch.tensor([[3, 5, 7, 9, 0, 0], [4, 4, 11, 2, 1, 0]])
     target = model(ids).argmax(dim=1)
     got = build_method("saliency", model, chunk_size=1).attribute(ids)
@@ -134,7 +85,7 @@ def test_text_saliency_matches_finite_differences():
 
 
 def test_text_intgrad_matches_path_integral():
-    model = TextModel()
+    model = TextStub()
     ids = torch.tensor([[3, 5, 7, 9, 0, 0], [4, 4, 11, 2, 1, 0]])
     got = build_method("intgrad", model).attribute(ids, target=1)
     steps = 400
@@ -147,7 +98,7 @@ def test_text_intgrad_matches_path_integral():
 
 
 def test_random_is_seeded_and_masked():
-    model = TextModel()
+    model = TextStub()
     ids = torch.tensor([[3, 5, 0], [4, 1, 2]])
     a = build_method("random", model, seed=4).attribute(ids)
     b = build_method("random", model, seed=4).attribute(ids)
@@ -164,3 +115,32 @@ def test_registry_errors():
         build_method("nope", conv_model())
     with pytest.raises(TypeError):
         build_method("saliency", conv_model(), n_steps=3)
+
+
+def test_stored_maps_sum_channels_and_spread_feature_scores_by_hand():
+    from attrib.attribution.base import Attribution, stored_maps
+
+    model = conv_model()  # patch 2 on 8 px: a 4 × 4 grid
+    pixel = torch.zeros(1, 3, 8, 8)
+    pixel[0, 0, 0, 0], pixel[0, 1, 0, 0], pixel[0, 2, 7, 7] = 1.0, -3.0, 2.0
+    signed, magnitude = stored_maps(Attribution(pixel, torch.zeros(1, 16)), model, 8)
+    assert signed[0, 0, 0] == -2.0 and magnitude[0, 0, 0] == 4.0 and magnitude[0, 7, 7] == 2.0
+    assert magnitude.sum() == 6.0 and signed.dtype == magnitude.dtype
+
+    features = torch.zeros(1, 16)
+    features[0, 5] = -0.5  # grid cell (1, 1): pixels 2..3 × 2..3
+    signed, magnitude = stored_maps(Attribution(None, features), model, 8)
+    assert signed is None
+    assert magnitude[0, 2:4, 2:4].eq(0.5).all() and magnitude.sum() == 2.0
+
+    assert stored_maps(Attribution(None, torch.ones(1, 5)), TextStub(), 8) == (None, None)
+
+
+def test_labelled_puts_the_label_columns_first_in_order():
+    import pandas as pd
+
+    from attrib.tables import labelled
+
+    table = labelled(pd.DataFrame({"value": [1, 2]}), dataset="d", model="m", lam=0.5)
+    assert list(table.columns) == ["dataset", "model", "lam", "value"]
+    assert table["model"].tolist() == ["m", "m"]

@@ -8,7 +8,8 @@ import pytest
 import torch
 import torch.nn as nn
 from captum._utils.models.linear_model import SkLearnRidge
-from test_attribution import ImageModel, TextModel, conv_model, images
+from helpers import ImageStub, TextStub
+from test_attribution import conv_model, images
 
 from attrib.attribution import build_method, METHODS
 from attrib.attribution.surrogate import bernoulli_masks, shapley_masks
@@ -23,7 +24,7 @@ def patch_mask_by_hand():
 
 def linear_model(num_classes=3, seed=0):
     torch.manual_seed(seed)
-    return ImageModel(nn.Sequential(nn.Flatten(), nn.Linear(3 * 8 * 8, num_classes)), num_classes=num_classes).eval()
+    return ImageStub(nn.Sequential(nn.Flatten(), nn.Linear(3 * 8 * 8, num_classes)), num_classes=num_classes).eval()
 
 
 # --- captum-backed methods ----------------------------------------------------------------------
@@ -85,7 +86,7 @@ def test_feature_ablation_and_occlusion_equal_captum_and_each_other():
 
 
 def test_text_feature_ablation_removes_one_token_at_a_time():
-    model = TextModel()
+    model = TextStub()
     got = build_method("feature_ablation", model, chunk_size=4).attribute(TEXT_IDS, target=1)
     ones = torch.ones(2, 6, dtype=torch.double)
     full = model(TEXT_IDS, keep=ones)[:, 1]
@@ -98,7 +99,7 @@ def test_text_feature_ablation_removes_one_token_at_a_time():
 
 
 def test_gradient_methods_run_on_text():
-    model = TextModel()
+    model = TextStub()
     for name in ("inputxgrad", "smoothgrad", "gradshap", "occlusion"):
         got = build_method(name, model, chunk_size=8).attribute(TEXT_IDS)
         assert got.map is None and got.features.shape == (2, 6) and (got.features[0, 4:] == 0).all()
@@ -178,7 +179,7 @@ def test_shapley_masks_follow_the_shapley_kernel_on_real_features():
 
 
 def test_surrogates_on_text_score_real_tokens_only():
-    model = TextModel()
+    model = TextStub()
     shap = build_method("kernelshap", model, n_samples=64, chunk_size=50).attribute(TEXT_IDS, target=2)
     real = (TEXT_IDS != 0).double()
     full = model(TEXT_IDS).softmax(1)[:, 2]
@@ -192,7 +193,7 @@ def test_surrogates_on_text_score_real_tokens_only():
 def test_surrogates_pass_the_removal_mode():
     seen = []
 
-    class Spy(ImageModel):
+    class Spy(ImageStub):
         def forward(self, x, keep=None, removal=None):
             seen.append(removal)
             return super().forward(x, keep, "black")
@@ -224,8 +225,17 @@ def test_intgrad_path_equals_captum_riemann_middle():
         assert torch.allclose(got.map, want, atol=1e-6)
 
 
+
+def test_intgrad_integration_option_is_captums_rule():
+    model, x = conv_model(), images()
+    want = build_method("intgrad_path", model, n_points=4).attribute(x, target=1).map
+    got = build_method("intgrad", model, n_steps=4, integration="riemann_middle").attribute(x, target=1).map
+    assert torch.allclose(got, want, atol=1e-6)
+    default = build_method("intgrad", model, n_steps=4).attribute(x, target=1).map  # Gauss-Legendre
+    assert not torch.allclose(default, want, atol=1e-6)
+
 def test_text_intgrad_path_equals_captum_on_the_keep_mask():
-    model = TextModel()
+    model = TextStub()
     alpha = torch.ones(2, 6)
     want = captum.attr.IntegratedGradients(lambda a, ids: model(ids, keep=a)).attribute(
         alpha, baselines=0 * alpha, target=0, additional_forward_args=(TEXT_IDS,), n_steps=3, method="riemann_middle")
@@ -318,7 +328,7 @@ def test_expgrad_with_black_references_is_x_times_weights_on_a_linear_model():
         build_method("expgrad", model).attribute(x)
 
 
-class Recording(ImageModel):
+class Recording(ImageStub):
     """Records every batch of images it is evaluated on."""
 
     def __init__(self, net):
@@ -381,3 +391,27 @@ def test_every_method_is_registered_and_runs_on_images():
         got = build_method(name, model, chunk_size=16, **small.get(name, {})).attribute(x)
         assert got.features.shape == (2, 16) and torch.isfinite(got.features).all(), name
         assert got.map is None or got.map.shape == x.shape, name
+
+
+def test_weighted_fit_cholesky_equals_the_pseudo_inverse_and_falls_back_when_rank_deficient():
+    from attrib.attribution.surrogate import weighted_linear_fit
+
+    gen = torch.Generator().manual_seed(0)
+    z = (torch.rand(3, 40, 6, generator=gen) < 0.5).float()
+    y = torch.rand(3, 40, generator=gen)
+    w = torch.rand(3, 40, generator=gen) + 0.1
+    features = torch.ones(3, 6, dtype=torch.bool)
+    features[2, 4:] = False  # zeroed columns: a singular Gram matrix for the third input
+    z[1, :, 3] = z[1, :, 2]  # two identical columns: rank-deficient as well
+
+    def reference(i):
+        zi = z[i].double() * features[i]
+        zc = zi - (w[i, :, None] * zi).sum(0) / w[i].sum()
+        yc = y[i].double() - (w[i] * y[i]).sum() / w[i].sum()
+        gram = zc.T @ (w[i, :, None].double() * zc)
+        return torch.linalg.pinv(gram, hermitian=True) @ (zc.T @ (w[i].double() * yc))
+
+    slopes = weighted_linear_fit(z, y, w, features, ridge=0.0)
+    for i in range(3):
+        torch.testing.assert_close(slopes[i], reference(i), rtol=1e-8, atol=1e-10)
+    assert slopes[2, 4:].eq(0).all() and torch.isclose(slopes[1, 2], slopes[1, 3])

@@ -73,7 +73,7 @@ def test_training_steps_run_on_the_gpu_and_lower_the_loss(model_name, tmp_path):
     y = torch.randint(0, 10, (128,))
     x = (y.view(-1, 1, 1, 1) * 25 + torch.rand(128, 3, 32, 32) * 30).to(torch.uint8)  # learnable
     schedule = Schedule(epochs=3, lr=3e-3, batch_size=32)
-    model, history = train(model, (x, y), (x, y), lam=0.5, levels=[1.0, 0.5], schedule=schedule, seed=0,
+    model, history, _ = train(model, (x, y), (x, y), lam=0.5, levels=[1.0, 0.5], schedule=schedule, seed=0,
                            device=CUDA, state_path=tmp_path / "state.pt", progress=False)
     assert next(model.parameters()).device.type == "cuda"
     losses = [h["train_loss"] for h in history if h["train_loss"] is not None]

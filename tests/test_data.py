@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import io
+import logging
+import shutil
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -54,6 +59,68 @@ def test_missing_files_name_the_path(tmp_path):
         load_split(tmp_path, "val")
     with pytest.raises(FileNotFoundError, match="meta.json"):
         load_meta(tmp_path)
+
+
+def saved(obj) -> bytes:
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    return buffer.getvalue()
+
+
+SPLIT_BYTES = saved({"x": torch.zeros(2, 3, 4, 4, dtype=torch.uint8), "y": torch.tensor([0, 1])})
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (SPLIT_BYTES[: len(SPLIT_BYTES) // 2], "not a readable dataset split file"),
+        (b"", "not a readable dataset split file"),
+        (b"\x89garbage" * 10, "not a readable dataset split file"),
+        (saved({"name": "resnet", "state_dict": {}}), r"not a dataset split file: it lacks \['y'\].*'name'"),
+        (saved([torch.zeros(1)]), "holds a list, not a dict"),
+        (saved({"y": torch.zeros(1)}), "neither images 'x' nor token ids 'ids'"),
+    ],
+    ids=["truncated", "empty", "garbage", "checkpoint", "list", "no-inputs"],
+)
+def test_damaged_or_foreign_split_files_name_the_file(tmp_path, content, message):
+    (tmp_path / "val.pt").write_bytes(content)
+    with pytest.raises(ValueError, match=message) as err:
+        load_split(tmp_path, "val")
+    assert str(tmp_path / "val.pt") in str(err.value) and "rule prepare" in str(err.value)
+
+
+@pytest.mark.parametrize("content", ['{"modality": "image", "num', '["a list"]', '{"source": "digits"}'])
+def test_damaged_or_foreign_meta_names_the_file(tmp_path, content):
+    (tmp_path / "meta.json").write_text(content)
+    with pytest.raises(ValueError, match="dataset meta file") as err:
+        load_meta(tmp_path)
+    assert str(tmp_path / "meta.json") in str(err.value)
+
+
+def test_build_writes_atomically_and_sweeps_what_a_killed_build_left(tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    out.mkdir()
+    stale = ["train.pt.tmp31337", "meta.json.tmp7", "test.pt.part"]
+    for name in stale:
+        (out / name).write_bytes(b"half written")
+    build_dataset("digits", DIGITS_OPTIONS, out, seed=0)
+    assert sorted(p.name for p in out.iterdir()) == ["meta.json", "test.pt", "train.pt", "val.pt"]
+
+    # killed while writing val.pt: train.pt is new, val.pt and meta.json keep their old bytes
+    before = {name: (out / name).read_bytes() for name in ("val.pt", "meta.json")}
+    real_save = torch.save
+
+    def dies_on_val(obj, path, *args, **kwargs):
+        if Path(path).name.startswith("val.pt"):
+            Path(path).write_bytes(b"torn")
+            raise KeyboardInterrupt
+        return real_save(obj, path, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "save", dies_on_val)
+    with pytest.raises(KeyboardInterrupt):
+        build_dataset("digits", DIGITS_OPTIONS, out, seed=0)
+    assert {name: (out / name).read_bytes() for name in before} == before
+    assert sorted(p.name for p in out.iterdir()) == ["meta.json", "test.pt", "train.pt", "val.pt"]
 
 
 # --- digits -------------------------------------------------------------------------------
@@ -276,3 +343,72 @@ def test_imagenet_root_errors(tmp_path):
         check_imagenet_root(tmp_path / "only_train", config_key="my.key")
     with pytest.raises(FileNotFoundError, match="datasets.imagenet.options.root"):
         build_dataset("imagenet", {"root": str(missing), "n_train": 1, "n_val": 1, "n_test": 1}, tmp_path / "o", seed=0)
+
+
+def jpeg(path, colour=(200, 30, 30)):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", (8, 8), colour).save(path, quality=90)
+
+
+def tiny_imagenet(root, classes=("n01", "n02"), per_class=3):
+    """8x8 JPEGs in root/{train,val}/<wnid>/."""
+    for split in ("train", "val"):
+        for c, wnid in enumerate(classes):
+            for i in range(per_class):
+                jpeg(root / split / wnid / f"{wnid}_{i}.JPEG", (100 * c, 40 * i, 90))
+    return root
+
+
+def truncate(path):
+    path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
+
+
+def test_imagenet_layout_errors_name_the_path_and_what_was_expected(tmp_path):
+    a_file = tmp_path / "root.tar"
+    a_file.write_bytes(b"x")
+    with pytest.raises(FileNotFoundError, match=f"ImageNet root {a_file} is a file, not a folder.*my.key"):
+        check_imagenet_root(a_file, config_key="my.key")
+
+    root = tiny_imagenet(tmp_path / "empty_train")
+    shutil.rmtree(root / "train")
+    (root / "train").mkdir()
+    with pytest.raises(FileNotFoundError, match=f"{root / 'train'} is empty: expected one folder per class"):
+        check_imagenet_root(root)
+
+    root = tiny_imagenet(tmp_path / "flat")
+    for image in list((root / "val").rglob("*.JPEG")):
+        image.rename(root / "val" / image.name)
+    for folder in [p for p in (root / "val").iterdir() if p.is_dir()]:
+        folder.rmdir()
+    with pytest.raises(FileNotFoundError, match=rf"{root / 'val'} holds 6 images directly .* must sit in {root / 'val'}/<wnid>/"):
+        check_imagenet_root(root)
+
+    root = tiny_imagenet(tmp_path / "empty_class")
+    (root / "val" / "n03").mkdir()
+    (root / "val" / "n03" / "notes.txt").write_text("no images here")
+    with pytest.raises(FileNotFoundError, match=f"1 class folder\\(s\\) without images: {root / 'val' / 'n03'};"):
+        check_imagenet_root(root)
+
+    root = tiny_imagenet(tmp_path / "train_file")
+    shutil.rmtree(root / "train")
+    (root / "train").write_text("")
+    with pytest.raises(FileNotFoundError, match=f"{root / 'train'} is a file; config key"):
+        check_imagenet_root(root)
+    assert check_imagenet_root(root, splits=("val",)) == root  # n_train = 0 needs no train/
+
+
+def test_corrupt_image_is_skipped_and_counted(tmp_path, caplog):
+    root = tiny_imagenet(tmp_path / "inet")
+    broken = root / "val" / "n02" / "n02_1.JPEG"
+    truncate(broken)
+    options = {"root": str(root), "n_train": 2, "n_val": 2, "n_test": 3, "image_size": 8, "resize": 8, "patch": 4}
+    with caplog.at_level(logging.WARNING, logger="attrib.data.imagenet"):
+        meta = build_dataset("imagenet", options, tmp_path / "out", seed=0)
+    assert meta["skipped_images"] == 1 and load_meta(tmp_path / "out")["skipped_images"] == 1
+    assert meta["sizes"] == {"train": 2, "val": 2, "test": 3}  # the next image took its place
+    assert str(broken) in caplog.text and "skipped 1 images" in caplog.text
+    with pytest.raises(ValueError, match=f"{broken}: not a readable image .*strict: true"):
+        build_dataset("imagenet", {**options, "strict": True}, tmp_path / "strict", seed=0)
+    assert not (tmp_path / "strict").exists()
+    with pytest.raises(ValueError, match=f"{root / 'val'}: too few readable images for n_test = 4 after skipping 1"):
+        build_dataset("imagenet", {**options, "n_test": 4}, tmp_path / "short", seed=0)

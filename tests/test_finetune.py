@@ -1,5 +1,8 @@
 """Masked fine-tuning: masks keep the right number of features; training resumes exactly."""
 
+import logging
+
+import pytest
 import torch
 import torch.nn as nn
 
@@ -57,18 +60,21 @@ def _data(n, seed):
     return x, y
 
 
-def test_training_learns_and_resume_is_exact(tmp_path, monkeypatch):
+KWARGS = dict(lam=0.5, levels=[1, 0.5], seed=0, device=torch.device("cpu"), progress=False)
+SCHEDULE = Schedule(epochs=4, lr=0.05, batch_size=32)
+
+
+def run(state, schedule=SCHEDULE, data=None, **changes):
+    """A fresh model (same initial weights every time) trained on the test data."""
+    torch.manual_seed(0)
+    train_data, val_data = data or (_data(256, 0), _data(128, 1))
+    return train(TinyImageModel(), train_data, val_data, state_path=state, schedule=schedule, **{**KWARGS, **changes})
+
+
+def killed_at_epoch_3(monkeypatch, state, **changes):
+    """A run killed while training its third epoch: the state holds epochs 1 and 2."""
     import attrib.finetune as ft
 
-    train_data, val_data = _data(256, 0), _data(128, 1)
-    schedule = Schedule(epochs=4, lr=0.05, batch_size=32)
-    kwargs = dict(lam=0.5, levels=[1, 0.5], schedule=schedule, seed=0, device=torch.device("cpu"), progress=False)
-
-    torch.manual_seed(0)
-    full, history = train(TinyImageModel(), train_data, val_data, state_path=tmp_path / "a.state", **kwargs)
-    assert history[-1]["val_accuracy"] > 0.9 > history[0]["val_accuracy"]
-
-    # kill a second run during epoch 3, then resume it from its state file
     real_record = ft._epoch_record
 
     def dies_at_epoch_3(model, epoch, *args):
@@ -76,27 +82,68 @@ def test_training_learns_and_resume_is_exact(tmp_path, monkeypatch):
             raise KeyboardInterrupt
         return real_record(model, epoch, *args)
 
-    torch.manual_seed(0)
-    state = tmp_path / "b.state"
-    monkeypatch.setattr(ft, "_epoch_record", dies_at_epoch_3)
-    try:
-        train(TinyImageModel(), train_data, val_data, state_path=state, **kwargs)
-    except KeyboardInterrupt:
-        pass
+    with monkeypatch.context() as m:
+        m.setattr(ft, "_epoch_record", dies_at_epoch_3)
+        with pytest.raises(KeyboardInterrupt):
+            run(state, **changes)
     assert torch.load(state, weights_only=False)["state"].epoch == 2
-    monkeypatch.setattr(ft, "_epoch_record", real_record)
-    resumed, resumed_history = train(TinyImageModel(), train_data, val_data, state_path=state, **kwargs)
-    drop_time = lambda h: [{k: v for k, v in r.items() if k != "seconds"} for r in h]  # noqa: E731
-    assert drop_time(resumed_history) == drop_time(history)
-    for a, b in zip(full.state_dict().values(), resumed.state_dict().values()):
-        assert torch.equal(a, b)
+
+
+def same_weights(a, b) -> bool:
+    return all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+
+
+def test_training_learns_and_resume_is_exact(tmp_path, monkeypatch, caplog):
+    full, history, seconds = run(tmp_path / "a.state")
+    assert history[-1]["val_accuracy"] > 0.9 > history[0]["val_accuracy"]
+    assert len(seconds) == 4 and all(s > 0 for s in seconds)
+    assert not any("seconds" in record for record in history)  # wall-clock lives apart
+
+    state = tmp_path / "b.state"
+    killed_at_epoch_3(monkeypatch, state)
+    with caplog.at_level(logging.INFO, logger="attrib.finetune"):
+        resumed, resumed_history, resumed_seconds = run(state)
+    assert f"resuming from {state} at epoch 2" in caplog.text
+    assert resumed_history == history and len(resumed_seconds) == 4
+    assert same_weights(full, resumed)
+
+
+@pytest.mark.parametrize(
+    "change, differs",
+    [
+        ({"schedule": Schedule(epochs=4, lr=0.1, batch_size=32)}, "lr: 0.05 -> 0.1"),
+        ({"seed": 1}, "seed: 0 -> 1"),
+        ({"data": (_data(256, 7), _data(128, 1))}, "data: "),
+    ],
+    ids=["lr", "seed", "data"],
+)
+def test_state_of_another_configuration_is_discarded(tmp_path, monkeypatch, caplog, change, differs):
+    state = tmp_path / "c.state"
+    killed_at_epoch_3(monkeypatch, state)  # saved under SCHEDULE, seed 0, the test data
+    with caplog.at_level(logging.WARNING, logger="attrib.finetune"):
+        edited, history, _ = run(state, **change)
+    assert f"ignoring {state}: it was trained under another configuration" in caplog.text and differs in caplog.text
+    uninterrupted, expected, _ = run(tmp_path / "fresh.state", **change)
+    assert history == expected and same_weights(edited, uninterrupted)
+    assert torch.load(state, weights_only=False)["state"].epoch == 4  # the new run's own state
+
+
+@pytest.mark.parametrize("content", [b"torn", None], ids=["damaged", "no-config"])
+def test_unusable_state_is_discarded(tmp_path, caplog, content):
+    state = tmp_path / "d.state"
+    if content is None:  # the format before configurations were recorded
+        torch.save({"model": {}, "state": None}, state)
+    else:
+        state.write_bytes(content)
+    with caplog.at_level(logging.WARNING, logger="attrib.finetune"):
+        model, history, _ = run(state, schedule=Schedule(epochs=1, lr=0.05, batch_size=32))
+    assert f"ignoring {state}: " in caplog.text and "starting over" in caplog.text
+    assert len(history) == 2
 
 
 def test_vit_with_the_drop_option_fine_tunes_by_dropping_tokens(tmp_path, monkeypatch):
     """``removal: drop`` reaches masked fine-tuning: every masked batch (training and validation)
     drops tokens, none is painted black."""
-    import pytest
-
     from attrib.models import ViTClassifier, build_model
 
     meta = {"modality": "image", "num_classes": 2, "image_size": 8, "patch": 2}

@@ -5,8 +5,8 @@ import pytest
 import torch
 import torch.nn as nn
 
-from attrib.features import apply_removal
 from attrib.mus.smoothing import certified_accuracy_at, certified_accuracy_table, certify, quasi_random_masks, round_lambda, SmoothedClassifier, stability_table
+from helpers import ImageStub, TextStub
 
 
 class VectorModel(nn.Module):
@@ -33,55 +33,14 @@ class VectorModel(nn.Module):
         return self.net(x if keep is None else x * keep)
 
 
-class ImageModel(nn.Module):
-    modality = "image"
-    default_removal = "black"
-    patch = 2
-
-    def __init__(self, num_classes=4):
-        super().__init__()
-        torch.manual_seed(1)
-        self.num_classes = num_classes
-        self.net = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 8 * 8, num_classes))
-
-    def num_features(self, x):
-        return (x.shape[-1] // self.patch) ** 2
-
-    def feature_mask(self, x):
-        return torch.ones(x.shape[0], self.num_features(x), dtype=torch.bool)
-
-    def forward(self, x, keep=None, removal=None):
-        if keep is not None:
-            x = apply_removal(x, keep, self.patch, removal or self.default_removal)
-        return self.net(x)
+def conv_image_model(num_classes=4):
+    torch.manual_seed(1)
+    net = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 8 * 8, num_classes))
+    return ImageStub(net, patch=2, num_classes=num_classes)
 
 
-class TextModel(nn.Module):
-    """ids (N, L); id 0 is padding (not a feature), keep mixes embeddings with a mask vector."""
-
-    modality = "text"
-    default_removal = "mask_token"
-
-    def __init__(self, vocab=20, dim=8, num_classes=3):
-        super().__init__()
-        torch.manual_seed(2)
-        self.num_classes = num_classes
-        self.emb = nn.Embedding(vocab, dim)
-        self.mask = nn.Parameter(torch.randn(dim))
-        self.head = nn.Linear(dim, num_classes)
-
-    def num_features(self, x):
-        return x.shape[1]
-
-    def feature_mask(self, x):
-        return x != 0
-
-    def forward(self, x, keep=None, removal=None):
-        e = self.emb(x)
-        if keep is not None:
-            k = torch.where(self.feature_mask(x), keep, torch.ones_like(keep)).unsqueeze(-1)
-            e = k * e + (1 - k) * self.mask
-        return self.head(torch.tanh(e).mean(dim=1))
+def text_model():
+    return TextStub(vocab=20, dim=8, seed=2, gain=1.0, dtype=torch.float32)
 
 
 def spec_masks(p, q, lam, seed):
@@ -140,7 +99,7 @@ def test_smoothed_equals_brute_force(mode):
 
 
 def test_smoothed_image_and_text_models_match_brute_force():
-    img = ImageModel()
+    img = conv_image_model()
     x = torch.rand(3, 3, 8, 8, generator=torch.Generator().manual_seed(0))
     alpha = torch.ones(3, 16)
     alpha[:, ::3] = 0
@@ -149,7 +108,7 @@ def test_smoothed_image_and_text_models_match_brute_force():
         want = brute_force(img, x, 0.5, 8, 1, "soft", alpha, torch.zeros(3, 16))
     assert torch.allclose(got, want, atol=1e-6)
 
-    txt = TextModel()
+    txt = text_model()
     ids = torch.tensor([[3, 5, 7, 9, 0, 0], [4, 4, 11, 2, 19, 0]])
     with torch.no_grad():
         got = SmoothedClassifier(txt, 0.25, q=16, seed=1, mode="soft", chunk_size=11)(ids)

@@ -12,7 +12,7 @@ import attrib.mus.smoothing as mus
 from attrib.mus.smoothing import certified_flips, SmoothedClassifier, sparsity_search, stability_table, top_fraction_masks, top_k_masks
 from attrib.mus.attack import box_attack
 from attrib.mus.explain import explain_masks, lime, shap
-from test_mus import TextModel, VectorModel
+from test_mus import VectorModel, text_model
 
 CASES = [(8, 8, 1 / 8), (8, 8, 2 / 8), (8, 16, 3 / 16), (7, 16, 5 / 16), (6, 8, 3 / 8), (6, 4, 1.0)]
 
@@ -175,7 +175,7 @@ def linear_g(w):
 
 
 def test_vgrad_and_igrad_match_autograd_and_captum():
-    model = TextModel()
+    model = text_model()
     ids = torch.tensor([[3, 5, 7, 9, 0, 0], [4, 4, 11, 2, 19, 0]])
     target = torch.tensor([0, 2])
     got = explain_masks(model, ids, target, "vgrad", chunk_size=1)

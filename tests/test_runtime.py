@@ -3,6 +3,7 @@ in job logs, the device each job logs."""
 
 import logging
 import sys
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -72,3 +73,26 @@ def test_the_device_and_why_are_logged(caplog, monkeypatch):
     assert messages[1].endswith("config device: cpu")
     with pytest.raises(RuntimeError, match="no CUDA device is visible"):
         resolve_device("cuda")
+
+
+def test_job_overhead_reads_benchmarks_and_the_logged_phases(tmp_path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("job_overhead", Path(__file__).parents[1] / "benchmarks" / "job_overhead.py")
+    overhead = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(overhead)
+    header = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
+    for job, wall, cpu, log in (("attribute/d/m/lime", 10.0, 9.0, "x: started: 1.50 s after the process began\n"
+                                 "x: ready: 2.25 s after the process began (model)\n"),
+                                ("attribute/d/m/random", 4.0, 3.0, "x: started: 1.25 s after the process began\n"),
+                                ("figures/training", 2.0, 2.0, None)):
+        bench = tmp_path / "benchmarks" / f"{job}.tsv"
+        bench.parent.mkdir(parents=True, exist_ok=True)
+        bench.write_text(header + f"{wall}\t0:00:10\t1\t1\t1\t1\t0\t0\t50\t{cpu}\n")
+        if log:
+            (tmp_path / "logs" / job).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / "logs" / f"{job}.log").write_text(log)
+    table = overhead.rule_table(overhead.job_table(tmp_path))
+    assert table.loc["attribute", "jobs"] == 2 and table.loc["attribute", "core_s"] == 12.0
+    assert table.loc["attribute", "fixed_s_mean"] == 1.8 and table.loc["attribute", "fixed_s_max"] == 2.2
+    assert table.loc["figure_training", "wall_s"] == 2.0

@@ -363,3 +363,27 @@ def test_explaining_in_chunks_equals_one_batch_and_times_other_backends():
     assert maps["input"].tolist() == [0, 1, 2, 3, 4] and (maps["backend"] == "milp").all()
     assert timing["input"].tolist() == [0, 1, 2] and (timing["backend"] == "z3").all()
     assert timing["kept"].tolist() == maps["kept"].tolist()[:3]  # same programs, same optimum
+
+
+def test_magnitude_maps_reads_each_methods_stored_map():
+    from attrib.smug.evaluate import magnitude_maps
+
+    image_attr = {"magnitude": torch.arange(2 * 3 * 3).float().view(2, 3, 3), "features": torch.zeros(2, 9)}
+    saved = {"base": -torch.ones(3, 3, 3), "smug": torch.full((3, 3, 3), 2.0)}
+    maps = magnitude_maps({"intgrad": image_attr}, saved, n=2, text=False)
+    assert list(maps) == ["intgrad", "smug_base", "smug"]
+    assert maps["intgrad"].shape == (2, 3, 3) and maps["smug_base"].eq(1).all() and maps["smug"].shape == (2, 3, 3)
+
+    text_attr = {"features": torch.tensor([[-1.0, 2.0, 0.0]]), "magnitude": None}
+    saved = {"base": torch.ones(1, 1, 3), "smug": torch.zeros(1, 1, 3)}
+    maps = magnitude_maps({"saliency": text_attr}, saved, n=1, text=True)
+    assert maps["saliency"].tolist() == [[1.0, 2.0, 0.0]] and maps["smug_base"].shape == (1, 3)
+
+
+def test_example_rows_are_one_row_per_input_method_and_position():
+    from attrib.smug.figures import example_rows
+
+    table = example_rows("d", "m", {"smug": torch.tensor([[[0.0, 1.0], [2.0, 3.0]]]), "intgrad": torch.ones(1, 2, 2)})
+    assert len(table) == 8 and list(table.columns) == ["dataset", "model", "input", "method", "position", "value"]
+    smug_rows = table[table["method"] == "smug"]
+    assert smug_rows["position"].tolist() == [0, 1, 2, 3] and smug_rows["value"].tolist() == [0.0, 1.0, 2.0, 3.0]

@@ -2,8 +2,10 @@
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -111,3 +113,55 @@ def test_tiny_end_to_end_run_and_report(tmp_path):
     # a second run has nothing to do: the outputs are complete and deterministic inputs unchanged
     again = snakemake("-n", "--cores", "2", "--configfile", "tiny.yaml", cwd=tmp_path)
     assert "Nothing to be done" in again.stdout + again.stderr
+
+
+def _run_until(tmp_path, ready, timeout=1200):
+    """Start the tiny run, SIGKILL its whole process group once ``ready(results)`` holds; the
+    killed run leaves whatever a crash leaves (partial outputs, temp files, state, locks)."""
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "HF_HUB_OFFLINE": "1"}
+    args = [SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "--cores", "2", "--configfile", "tiny.yaml", "--rerun-incomplete"]
+    process = subprocess.Popen(args, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
+    deadline = time.monotonic() + timeout
+    try:
+        while not ready(tmp_path / "results"):
+            assert process.poll() is None, "the run ended before its kill point"
+            assert time.monotonic() < deadline, "the kill point never came"
+            time.sleep(0.2)
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def result_tables(results: Path) -> dict[str, bytes]:
+    """Every result table, byte for byte; wall-clock timing tables are kept apart on purpose."""
+    return {str(p.relative_to(results)): p.read_bytes() for p in sorted((results / "tables").rglob("*.csv"))
+            if "timing" not in p.relative_to(results / "tables").parts}
+
+
+@pytest.mark.slow
+def test_killed_twice_then_resumed_gives_the_clean_runs_tables(tmp_path):
+    clean, crashed = tmp_path / "clean", tmp_path / "crashed"
+    for folder in (clean, crashed):
+        folder.mkdir()
+        shutil.copy(ROOT / "tests" / "tiny.yaml", folder / "tiny.yaml")
+    # kill point 1: fine-tuning has started; 2: the first attributions exist
+    _run_until(crashed, lambda results: any(results.glob("logs/finetune/*/*/*.log")))
+    assert snakemake("--unlock", "--configfile", "tiny.yaml", cwd=crashed).returncode == 0
+    _run_until(crashed, lambda results: any(results.glob("attributions/*/*/*.pt")))
+    assert snakemake("--unlock", "--configfile", "tiny.yaml", cwd=crashed).returncode == 0
+    resumed = snakemake("--cores", "2", "--configfile", "tiny.yaml", "--rerun-incomplete", cwd=crashed, timeout=1800)
+    assert resumed.returncode == 0, resumed.stdout[-5000:] + resumed.stderr[-5000:]
+    done = snakemake("--cores", "2", "--configfile", "tiny.yaml", cwd=clean, timeout=1800)
+    assert done.returncode == 0, done.stdout[-5000:] + done.stderr[-5000:]
+    want, got = result_tables(clean / "results"), result_tables(crashed / "results")
+    assert set(got) == set(want)
+    differ = [name for name in want if got[name] != want[name]]
+    assert not differ, f"tables that differ from the clean run after the kills: {differ}"
+    assert not [p for p in (crashed / "results").rglob("*") if ".tmp" in p.name or p.suffix in (".part", ".partial")]
+
+
+def test_plain_snakemake_loads_the_default_profile(tmp_path):
+    out = snakemake("-n", "--quiet", "rules", cwd=tmp_path)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert f"Using workflow specific profile {ROOT / 'profiles' / 'default'}" in out.stdout + out.stderr

@@ -4,22 +4,22 @@ process, so the model and data are loaded once."""
 
 from pathlib import Path
 
-import torch
-
-from attrib.attribution import build_method, METHODS
+from attrib.attribution import METHODS, build_method
+from attrib.attribution.base import stored_maps
 from attrib.data import images_as_float, load_split
-from attrib.evalset import load_model_and_eval_set
-from attrib.features import upsample_keep
+from attrib.evalset import start_evaluation_job
 from attrib.attribution.scores import attribution_scores
 from attrib.models import chunked_logits
-from attrib.runtime import atomic_save, resolve_device, setup
+from attrib.runtime import atomic_save
+from attrib.tables import labelled
 
 REFERENCE_POOL = 1000  # expected gradients draws its references from this many training images
 
 sm = snakemake  # noqa: F821
-log = setup(sm.log[0], sm.threads, sm.params.seed)
-device = resolve_device(sm.params.device)
-model, evalset = load_model_and_eval_set(sm.input.model, Path(sm.input.data[0]).parent, sm.params.eval_size, device)
+log, device, model, evalset = start_evaluation_job(
+    sm.log[0], threads=sm.threads, seed=sm.params.seed, device=sm.params.device, checkpoint=sm.input.model,
+    data_dir=Path(sm.input.data[0]).parent, eval_size=sm.params.eval_size,
+)
 x = evalset.inputs
 pred = chunked_logits(model, x, chunk_size=sm.params.chunk_size).argmax(1)
 name = sm.params.method
@@ -32,12 +32,7 @@ if "references" in METHODS[name].defaults:  # expected gradients: references are
 method = build_method(name, model, **options)
 target = evalset.labels if sm.params.target == "label" else pred
 result = method.attribute(x, target=target)
-pixel_map = magnitude = None
-if result.map is not None:
-    pixel_map = result.map.detach().sum(dim=1).to(torch.float16).cpu()
-    magnitude = result.map.detach().abs().sum(dim=1).to(torch.float16).cpu()
-elif model.modality == "image":  # feature-level methods: each patch's score on its pixels
-    magnitude = upsample_keep(result.features.detach().abs(), x.shape[-1], model.patch)[:, 0].half().cpu()
+pixel_map, magnitude = stored_maps(result, model, x.shape[-1])
 features = result.features.detach().cpu()
 atomic_save(
     {
@@ -59,7 +54,5 @@ scores = attribution_scores(model, x, features.float().to(device), None if magni
 labels = dict(dataset=sm.wildcards.dataset, model=sm.wildcards.model, method=sm.wildcards.method, registry=name,
               recalibrate=bool(options.get("recalibrate", False)))
 for kind, table in scores.items():
-    for key, value in reversed(labels.items()):
-        table.insert(0, key, value)
-    table.to_csv(sm.output[kind], index=False)
+    labelled(table, **labels).to_csv(sm.output[kind], index=False)
 log.info("scored %s: %s", sm.wildcards.method, ", ".join(f"{len(t)} {kind} rows" for kind, t in scores.items()))

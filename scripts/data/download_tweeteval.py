@@ -8,8 +8,11 @@ from attrib.runtime import setup
 sm = snakemake  # noqa: F821
 setup(sm.log[0])
 options = sm.params.download
-download_tweeteval(
-    options.get("base_url", TWEETEVAL_BASE_URL),
-    Path(sm.output[0]).parent,
-    checksums=options.get("checksums"),
-)
+try:
+    download_tweeteval(
+        options.get("base_url", TWEETEVAL_BASE_URL),
+        Path(sm.output[0]).parent,
+        checksums=options.get("checksums"),
+    )
+except ValueError as e:  # only the checksums option raises it
+    raise ValueError(f"config key datasets.{sm.wildcards.dataset}.download.checksums: {e}") from e

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from attrib.data import build_dataset
+from attrib.download import verify_manifest
 from attrib.resources import tokenizer_dir
 from attrib.runtime import setup
 
@@ -10,8 +11,13 @@ sm = snakemake  # noqa: F821  (injected by Snakemake)
 log = setup(sm.log[0], sm.threads, sm.params.seed)
 spec = sm.params.spec
 options = dict(spec["options"])
-if "raw" in sm.input.keys():
+if "raw" in sm.input.keys():  # downloaded files: only what their manifest vouches for
+    verify_manifest(sm.input.raw)
     options["raw_dir"] = str(Path(sm.input.raw).parent)
+if "tokenizer" in sm.input.keys():
+    from attrib.models.weights import verify_weights
+
+    verify_weights(spec["tokenizer"], sm.params.resources)
 tokenizer = tokenizer_dir(spec["tokenizer"], sm.params.resources) if "tokenizer" in spec else None
 build_dataset(spec["source"], options, Path(sm.output[0]).parent, seed=sm.params.seed, tokenizer_dir=tokenizer)
 log.info("built %s from %s", sm.wildcards.dataset, spec["source"])

@@ -2,12 +2,11 @@
 
 from pathlib import Path
 
-import torch
 
 from attrib.data import load_meta, load_split
 from attrib.finetune import Schedule, evaluate, history_table, masking_levels, train
 from attrib.models import build_model, load_checkpoint, save_checkpoint
-from attrib.runtime import resolve_device, setup
+from attrib.runtime import ready, resolve_device, setup
 
 sm = snakemake  # noqa: F821
 log = setup(sm.log[0], sm.threads, sm.params.seed)
@@ -17,6 +16,10 @@ lam = float(sm.wildcards.lam)
 spec = sm.params.model_spec
 device = resolve_device(sm.params.device)
 
+if "weights" in sm.input.keys():  # downloaded pretrained weights: only what their manifest vouches for
+    from attrib.models.weights import verify_weights
+
+    verify_weights(sm.wildcards.model, sm.params.resources)
 if lam == 1:
     model = build_model(sm.wildcards.model, meta, spec.get("options", {}), resources=sm.params.resources)
     schedule = Schedule.from_config(spec["train"])
@@ -26,7 +29,8 @@ else:
 
 key = "x" if meta["modality"] == "image" else "ids"
 splits = {name: load_split(data_dir, name) for name in ("train", "val", "test")}
-model, history = train(
+ready(log, f"model and data on {device}")
+model, history, seconds = train(
     model,
     (splits["train"][key], splits["train"]["y"]),
     (splits["val"][key], splits["val"]["y"]),
@@ -37,8 +41,12 @@ model, history = train(
     device=device,
     state_path=sm.output.model + ".state",
 )
+log.info("trained %d epochs in %.1f s (wall clock, kept out of the history)", len(seconds), sum(seconds))
 labels = dict(dataset=sm.wildcards.dataset, model=sm.wildcards.model, lam=lam)
 history_table(history, **labels).to_csv(sm.output.history, index=False)
+history_table([{"epoch": e + 1, "seconds": s} for e, s in enumerate(seconds)], **labels).to_csv(
+    sm.output.timing, index=False
+)
 test = evaluate(
     model,
     splits["test"][key],

@@ -3,16 +3,17 @@
 from pathlib import Path
 
 from attrib.attribution import build_method
-from attrib.evalset import load_model_and_eval_set
+from attrib.evalset import start_evaluation_job
 from attrib.models import chunked_logits
-from attrib.runtime import atomic_save, resolve_device, setup
+from attrib.runtime import atomic_save
 
 sm = snakemake  # noqa: F821
-log = setup(sm.log[0], sm.threads, sm.params.seed)
-device = resolve_device(sm.params.device)
 options = dict(sm.params.lime)
 images = min(options.pop("images"), sm.params.eval_size)
-model, evalset = load_model_and_eval_set(sm.input.model, Path(sm.input.data[0]).parent, images, device)
+log, device, model, evalset = start_evaluation_job(
+    sm.log[0], threads=sm.threads, seed=sm.params.seed, device=sm.params.device, checkpoint=sm.input.model,
+    data_dir=Path(sm.input.data[0]).parent, eval_size=images,
+)
 x = evalset.inputs
 pred = chunked_logits(model, x, chunk_size=sm.params.chunk_size).argmax(1)
 removal = sm.wildcards.removal

@@ -6,13 +6,14 @@ import pandas as pd
 import torch
 
 from attrib.missingness.ablation import patch_ablation, random_orderings, saliency_orderings
-from attrib.evalset import load_model_and_eval_set
-from attrib.runtime import resolve_device, setup
+from attrib.evalset import start_evaluation_job
+from attrib.tables import labelled
 
 sm = snakemake  # noqa: F821
-log = setup(sm.log[0], sm.threads, sm.params.seed)
-device = resolve_device(sm.params.device)
-model, evalset = load_model_and_eval_set(sm.input.model, Path(sm.input.data[0]).parent, sm.params.eval_size, device)
+log, device, model, evalset = start_evaluation_job(
+    sm.log[0], threads=sm.threads, seed=sm.params.seed, device=sm.params.device, checkpoint=sm.input.model,
+    data_dir=Path(sm.input.data[0]).parent, eval_size=sm.params.eval_size,
+)
 x = evalset.inputs
 p = model.num_features(x[:1])
 feature_mask = model.feature_mask(x)
@@ -40,6 +41,6 @@ for spec in sm.params.orders:
     log.info("%s order: unchanged after half removed %.3f", spec["name"], half)
     tables.append(table)
 table = pd.concat(tables, ignore_index=True)
-for column, value in (("removal", sm.wildcards.removal), ("model", sm.wildcards.model), ("dataset", sm.wildcards.dataset)):
-    table.insert(0, column, value)
-table.to_csv(sm.output[0], index=False)
+labelled(table, dataset=sm.wildcards.dataset, model=sm.wildcards.model, removal=sm.wildcards.removal).to_csv(
+    sm.output[0], index=False
+)

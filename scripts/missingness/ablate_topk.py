@@ -10,6 +10,7 @@ from attrib.missingness.ablation import random_orderings, saliency_orderings, to
 from attrib.evalset import load_eval_set
 from attrib.models import load_checkpoint
 from attrib.runtime import resolve_device, setup
+from attrib.tables import labelled
 
 sm = snakemake  # noqa: F821
 log = setup(sm.log[0], sm.threads, sm.params.seed)
@@ -34,6 +35,4 @@ for (model_name, removal), path in zip(sm.params.conditions, sm.input.models):
     last = table[(table["test"] == "remove") & (table["k"] == ks[-1])].groupby("source")["unchanged"].mean()
     log.info("%s: unchanged after removing the top %d: %s", own, ks[-1], last.round(3).to_dict())
 table = pd.concat(tables, ignore_index=True)
-table.insert(0, "num_features", p)
-table.insert(0, "dataset", sm.wildcards.dataset)
-table.to_csv(sm.output[0], index=False)
+labelled(table, dataset=sm.wildcards.dataset, num_features=p).to_csv(sm.output[0], index=False)

@@ -4,14 +4,15 @@ from pathlib import Path
 
 import torch
 
-from attrib.evalset import load_model_and_eval_set
+from attrib.evalset import start_evaluation_job
 from attrib.mus.experiments import e1_attack_table, trim_padding
-from attrib.runtime import resolve_device, setup
+from attrib.tables import labelled
 
 sm = snakemake  # noqa: F821
-log = setup(sm.log[0], sm.threads, sm.params.seed)
-device = resolve_device(sm.params.device)
-model, evalset = load_model_and_eval_set(sm.input.model, Path(sm.input.data[0]).parent, sm.params.samples, device)
+log, device, model, evalset = start_evaluation_job(
+    sm.log[0], threads=sm.threads, seed=sm.params.seed, device=sm.params.device, checkpoint=sm.input.model,
+    data_dir=Path(sm.input.data[0]).parent, eval_size=sm.params.samples,
+)
 x = trim_padding(evalset.inputs, evalset.meta)
 spec = sm.params.attack
 scores = torch.load(sm.input.explanations)["scores"][spec["method"]][: len(x)]
@@ -20,8 +21,6 @@ table = e1_attack_table(
     chunk_size=sm.params.chunk_size, modes=spec["modes"], with_mu=spec["with_mu"], iterations=spec["iterations"],
     candidates=spec["candidates"], method=spec["method"],
 )
-table.insert(0, "model", sm.wildcards.model)
-table.insert(0, "dataset", sm.wildcards.dataset)
-table.to_csv(sm.output[0], index=False)
+labelled(table, dataset=sm.wildcards.dataset, model=sm.wildcards.model).to_csv(sm.output[0], index=False)
 log.info("λ=%s: median r_max inc %.1f dec %.1f", sm.wildcards.lam, table["r_max_incremental"].median(),
          table["r_max_decremental"].median())

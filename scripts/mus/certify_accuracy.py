@@ -2,14 +2,15 @@
 
 from pathlib import Path
 
-from attrib.evalset import load_model_and_eval_set
+from attrib.evalset import start_evaluation_job
 from attrib.mus.smoothing import certified_accuracy_table
-from attrib.runtime import resolve_device, setup
+from attrib.tables import labelled
 
 sm = snakemake  # noqa: F821
-log = setup(sm.log[0], sm.threads, sm.params.seed)
-device = resolve_device(sm.params.device)
-model, evalset = load_model_and_eval_set(sm.input.model, Path(sm.input.data[0]).parent, sm.params.eval_size, device)
+log, device, model, evalset = start_evaluation_job(
+    sm.log[0], threads=sm.threads, seed=sm.params.seed, device=sm.params.device, checkpoint=sm.input.model,
+    data_dir=Path(sm.input.data[0]).parent, eval_size=sm.params.eval_size,
+)
 table = certified_accuracy_table(
     model,
     evalset.inputs,
@@ -19,8 +20,7 @@ table = certified_accuracy_table(
     seed=sm.params.seed,
     chunk_size=sm.params.chunk_size,
 )
-table.insert(0, "num_features", model.num_features(evalset.inputs[:1]))
-table.insert(0, "model", sm.wildcards.model)
-table.insert(0, "dataset", sm.wildcards.dataset)
-table.to_csv(sm.output[0], index=False)
+labelled(
+    table, dataset=sm.wildcards.dataset, model=sm.wildcards.model, num_features=model.num_features(evalset.inputs[:1])
+).to_csv(sm.output[0], index=False)
 log.info("λ=%s: smoothed accuracy %.4f", sm.wildcards.lam, table["correct"].mean())

@@ -5,14 +5,15 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from attrib.evalset import load_model_and_eval_set
+from attrib.evalset import start_evaluation_job
 from attrib.mus.experiments import e1_certified_table, e3_sparsity_table, trim_padding
-from attrib.runtime import resolve_device, setup
+from attrib.tables import labelled
 
 sm = snakemake  # noqa: F821
-log = setup(sm.log[0], sm.threads, sm.params.seed)
-device = resolve_device(sm.params.device)
-model, evalset = load_model_and_eval_set(sm.input.model, Path(sm.input.data[0]).parent, sm.params.samples, device)
+log, device, model, evalset = start_evaluation_job(
+    sm.log[0], threads=sm.threads, seed=sm.params.seed, device=sm.params.device, checkpoint=sm.input.model,
+    data_dir=Path(sm.input.data[0]).parent, eval_size=sm.params.samples,
+)
 x = trim_padding(evalset.inputs, evalset.meta)
 scores = {m: s[: len(x)] for m, s in torch.load(sm.input.explanations)["scores"].items()}
 lam = float(sm.wildcards.lam)
@@ -20,16 +21,13 @@ common = {"q": sm.params.q, "seed": sm.params.seed, "chunk_size": sm.params.chun
 ids = {"dataset": sm.wildcards.dataset, "model": sm.wildcards.model}
 
 e1 = e1_certified_table(model, x, evalset.labels, scores, sm.params.top_fractions, lam, **common)
-e1.insert(0, "model", ids["model"])
-e1.insert(0, "dataset", ids["dataset"])
-e1.to_csv(sm.output.e1, index=False)
+labelled(e1, **ids).to_csv(sm.output.e1, index=False)
 log.info("λ=%s: consistent %.3f, mean certified flips (α,0) %.2f", lam, e1["consistent"].mean(), e1["flips_a_0"].mean())
 
 if lam <= sm.params.sparsity_max_lambda:
     e3 = e3_sparsity_table(model, x[: sm.params.sparsity_samples],
                            {m: s[: sm.params.sparsity_samples] for m, s in scores.items()}, lam, **common)
-    e3.insert(0, "model", ids["model"])
-    e3.insert(0, "dataset", ids["dataset"])
+    labelled(e3, **ids)
     log.info("λ=%s: mean certified k/p %.3f", lam, e3["k_over_p"].mean())
 else:  # E3 is defined for λ ≤ 1/2 only: an empty table keeps the DAG uniform
     e3 = pd.DataFrame(columns=["dataset", "model", "sample", "method", "with_mu", "lambda", "requested_lambda", "k",

@@ -4,14 +4,15 @@ from pathlib import Path
 
 import torch
 
-from attrib.evalset import load_model_and_eval_set
+from attrib.evalset import start_evaluation_job
 from attrib.mus.experiments import explanation_scores, trim_padding
-from attrib.runtime import atomic_save, resolve_device, setup
+from attrib.runtime import atomic_save
 
 sm = snakemake  # noqa: F821
-log = setup(sm.log[0], sm.threads, sm.params.seed)
-device = resolve_device(sm.params.device)
-model, evalset = load_model_and_eval_set(sm.input.model, Path(sm.input.data[0]).parent, sm.params.samples, device)
+log, device, model, evalset = start_evaluation_job(
+    sm.log[0], threads=sm.threads, seed=sm.params.seed, device=sm.params.device, checkpoint=sm.input.model,
+    data_dir=Path(sm.input.data[0]).parent, eval_size=sm.params.samples,
+)
 x = trim_padding(evalset.inputs, evalset.meta)
 registry = dict(zip(sm.params.registry, sm.input.attributions))
 scores = {}

@@ -8,7 +8,7 @@ import torch
 
 from attrib.evalset import load_eval_set
 from attrib.figures import save
-from attrib.smug.figures import smug_examples_figure, smug_saliency_figure, smug_solver_time_figure, smug_summary
+from attrib.smug.figures import example_rows, smug_examples_figure, smug_saliency_figure, smug_solver_time_figure, smug_summary
 from attrib.runtime import setup
 
 sm = snakemake  # noqa: F821
@@ -36,10 +36,7 @@ for (dataset, model), path in zip(sm.params.pairs, sm.input.maps):
         columns["intgrad"] = ig["features"][:n].float() if text else ig["map"][:n].float()
     columns["smug_base"] = saved["base"][:n].float().flatten(1, 2) if text else saved["base"][:n].float()
     columns["smug"] = saved["smug"][:n].float().flatten(1, 2) if text else saved["smug"][:n].float()
-    for name, values in columns.items():
-        for i, row in enumerate(values.flatten(1)):
-            rows += [dict(dataset=dataset, model=model, input=i, method=name, position=j, value=float(v))
-                     for j, v in enumerate(row)]
+    rows.append(example_rows(dataset, model, columns))
     own = solver[(solver["dataset"] == dataset) & (solver["model"] == model) & (solver["role"] == "maps")
                  & (solver["solution"] == 0)].set_index("input")["kept_fraction"]
     labels = [f"label {meta['classes'][int(y)]}, mask keeps {own[i]:.2f}" for i, y in enumerate(evalset.labels)]
@@ -53,5 +50,5 @@ for (dataset, model), path in zip(sm.params.pairs, sm.input.maps):
     else:
         block["images"] = evalset.inputs
     blocks.append(block)
-pd.DataFrame(rows).to_csv(sm.output.examples, index=False)
+pd.concat(rows, ignore_index=True).to_csv(sm.output.examples, index=False)
 save(smug_examples_figure(blocks), sm.output.examples_figure)

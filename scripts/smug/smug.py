@@ -4,14 +4,16 @@ and the same programs timed on every timing backend."""
 from pathlib import Path
 
 import attrib.smug.symbolic as smug
-from attrib.evalset import load_model_and_eval_set
+from attrib.evalset import start_evaluation_job
 from attrib.models import chunked_logits
-from attrib.runtime import atomic_save, resolve_device, setup
+from attrib.runtime import atomic_save
+from attrib.tables import labelled
 
 sm = snakemake  # noqa: F821
-log = setup(sm.log[0], sm.threads, sm.params.seed)
-device = resolve_device(sm.params.device)
-model, evalset = load_model_and_eval_set(sm.input.model, Path(sm.input.data[0]).parent, sm.params.eval_size, device)
+log, device, model, evalset = start_evaluation_job(
+    sm.log[0], threads=sm.threads, seed=sm.params.seed, device=sm.params.device, checkpoint=sm.input.model,
+    data_dir=Path(sm.input.data[0]).parent, eval_size=sm.params.eval_size,
+)
 x = evalset.inputs
 pred = chunked_logits(model, x, chunk_size=sm.params.chunk_size).argmax(1)
 options = {**smug.SMUG_DEFAULTS, **sm.params.options}
@@ -22,9 +24,7 @@ table = result.table
 for (backend, role), rows in table.groupby(["backend", "role"]):
     log.info("%s (%s): %d masks, statuses %s, median solve time %.4f s", backend, role, len(rows),
              rows["status"].value_counts().to_dict(), rows["seconds"].median())
-table.insert(0, "model", sm.wildcards.model)
-table.insert(0, "dataset", sm.wildcards.dataset)
-table.to_csv(sm.output.solver, index=False)
+labelled(table, dataset=sm.wildcards.dataset, model=sm.wildcards.model).to_csv(sm.output.solver, index=False)
 atomic_save(
     {
         "options": options,

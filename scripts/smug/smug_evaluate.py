@@ -7,31 +7,23 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from attrib.evalset import load_model_and_eval_set
-from attrib.smug.evaluate import gini_index, kept_fraction, saliency_metric, saliency_metric_summary
+from attrib.evalset import start_evaluation_job
+from attrib.smug.evaluate import gini_index, kept_fraction, magnitude_maps, saliency_metric, saliency_metric_summary
 from attrib.attribution.scores import ground_truth_table
-from attrib.runtime import resolve_device, setup
+from attrib.tables import labelled
 
 sm = snakemake  # noqa: F821
-log = setup(sm.log[0], sm.threads, sm.params.seed)
-device = resolve_device(sm.params.device)
 saved = torch.load(sm.input.maps, weights_only=False)
 n = saved["target"].shape[0]
-model, evalset = load_model_and_eval_set(sm.input.model, Path(sm.input.data[0]).parent, n, device)
+log, device, model, evalset = start_evaluation_job(
+    sm.log[0], threads=sm.threads, seed=sm.params.seed, device=sm.params.device, checkpoint=sm.input.model,
+    data_dir=Path(sm.input.data[0]).parent, eval_size=n,
+)
 x, target = evalset.inputs, saved["target"].to(device)
 text = model.modality == "text"
 
-
-def magnitude_map(attribution: dict) -> torch.Tensor:
-    """(N, H, W) for images, (N, L) for text: the |map| each metric reads."""
-    if text:
-        return attribution["features"][:n].float().abs()
-    return attribution["magnitude"][:n].float()
-
-
-maps = {Path(path).stem: magnitude_map(torch.load(path, weights_only=False)) for path in sm.input.compared}
-for name, key in (("smug_base", "base"), ("smug", "smug")):
-    maps[name] = saved[key].float().abs().flatten(1, 2) if text else saved[key].float().abs()
+compared = {Path(path).stem: torch.load(path, weights_only=False) for path in sm.input.compared}
+maps = magnitude_maps(compared, saved, n, text)
 
 valid = model.feature_mask(x).cpu() if text else None
 parts = []
@@ -50,6 +42,4 @@ for method, values in maps.items():
     log.info("%s: median saliency metric %.3f, kept %.3f", method, best["saliency_metric"].median(),
              best["kept_fraction"].mean())
 scores = pd.concat(parts, ignore_index=True)
-scores.insert(0, "model", sm.wildcards.model)
-scores.insert(0, "dataset", sm.wildcards.dataset)
-scores.to_csv(sm.output[0], index=False)
+labelled(scores, dataset=sm.wildcards.dataset, model=sm.wildcards.model).to_csv(sm.output[0], index=False)

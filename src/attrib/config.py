@@ -1,8 +1,10 @@
-"""Config validation: a JSON schema first, then the names against the package registries.
+"""Config validation: a JSON schema first, then names, types and ranges against the registries.
 
-Runs before any job starts, so a typo stops the run with a message naming the key instead
-of failing an hour into training. The registries' facts come from ``attrib.catalogue``: the
-Snakefile validates the config on every parse, which must not import torch.
+Runs before any job starts, so a typo or a value out of range stops the run with a message
+naming the key instead of failing an hour into training. The registries' facts (every option's
+default, type and range) come from ``attrib.catalogue``: the Snakefile validates the config on
+every parse, which must not import torch. :func:`check_config_files` re-reads the config files
+with a YAML loader that refuses duplicated keys, which plain YAML loading resolves silently.
 """
 
 from __future__ import annotations
@@ -14,21 +16,27 @@ import jsonschema
 import yaml
 
 from attrib.catalogue import (
+    DATASET_OPTIONS,
     DATASETS,
-    MASK_METHODS,
+    INTEGRATION_RULES,
+    MASK_METHOD_OPTIONS,
     METHODS,
     MODELS,
-    SMUG_BACKENDS,
-    SMUG_DEFAULTS,
-    dataset_option_errors,
+    SMUG_OPTIONS,
+    dataset_option_problems,
+    method_modalities,
+    method_option_problems,
     model_modality,
-    model_option_errors,
+    model_option_problems,
+    option_problems,
     parse_order,
     source_modality,
     supports_removal,
+    size_of_test_split,
+    with_defaults,
 )
 
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+EXPERIMENTS = ("attribution", "mus", "missingness", "smug")
 
 
 class ConfigError(ValueError):
@@ -42,12 +50,99 @@ def key_path(parts) -> str:
     return out or "<top level>"
 
 
+# --- reading YAML: duplicated keys are errors -----------------------------------------------------
+
+MERGE_TAG = "tag:yaml.org,2002:merge"
+SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml where built: 10x faster
+
+
+def _load_checked(text, source: str):
+    """(content, duplicated-key messages) of a YAML text or open file, parsed once; raises
+    yaml.YAMLError on text that is not YAML."""
+    loader = SafeLoader(text)
+    try:
+        root = loader.get_single_node()
+        errors: list[str] = []
+        visited: set[int] = set()
+
+        def walk(node, path):
+            if node is None or id(node) in visited:
+                return
+            visited.add(id(node))
+            if isinstance(node, yaml.SequenceNode):
+                for i, item in enumerate(node.value):
+                    walk(item, [*path, i])
+            elif isinstance(node, yaml.MappingNode):
+                first: dict = {}
+                for key_node, value_node in node.value:
+                    if key_node.tag == MERGE_TAG:
+                        continue  # the merged mapping is walked where its anchor is defined
+                    key = loader.construct_object(key_node, deep=True)
+                    try:
+                        hash(key)
+                    except TypeError:
+                        key = repr(key)
+                    line = key_node.start_mark.line + 1
+                    if key in first:
+                        errors.append(f"config key {key_path([*path, key])}: duplicated in {source} line {line} "
+                                      f"(first at line {first[key]}); YAML would keep the last value silently")
+                    else:
+                        first[key] = line
+                    walk(value_node, [*path, key])
+
+        walk(root, [])
+        return (None if root is None else loader.construct_document(root)), errors
+    finally:
+        loader.dispose()
+
+
+def duplicate_key_errors(text: str, source: str = "<config>") -> list[str]:
+    """Every key that a mapping of this YAML text repeats, named by its path and lines.
+
+    Plain YAML loading keeps the last value silently. The ``<<`` merge key of an anchored
+    mapping is not a repetition: keys written next to it override the merged ones on purpose.
+    Raises yaml.YAMLError on text that is not YAML.
+    """
+    return _load_checked(text, source)[1]
+
+
+def load_yaml_strict(path: str | Path):
+    """A YAML file's content, refusing duplicated keys (ConfigError naming the key and its
+    lines) and YAML syntax errors (ConfigError with the file, line and column)."""
+    try:
+        with open(path, encoding="utf-8") as stream:  # a stream: YAML's own errors name the file
+            content, errors = _load_checked(stream, str(path))
+    except yaml.YAMLError as error:
+        raise ConfigError(f"invalid configuration file {path}: not valid YAML: {error}") from None
+    if errors:
+        raise ConfigError(f"invalid configuration file {path}:\n  " + "\n  ".join(errors))
+    return content
+
+
+def check_config_files(paths) -> None:
+    """Re-read each config file (e.g. Snakemake's ``workflow.configfiles``) with the strict
+    loader; raises ConfigError naming every duplicated key and the file where it repeats.
+    (Files given one after another may set the same key: the later overrides, as intended.)"""
+    problems = []
+    for path in paths:
+        try:
+            load_yaml_strict(path)
+        except ConfigError as error:
+            problems.append(str(error))
+    if problems:
+        raise ConfigError("\n".join(problems))
+
+
 def load_schema(path: str | Path | None = None) -> dict:
     """The config schema; by default the one shipped inside the package (package data
     ``attrib/config.schema.yaml``), so validation works in an installed package as in a checkout."""
-    schema = resources.files("attrib").joinpath("config.schema.yaml") if path is None else Path(path)
-    with schema.open() as fh:
-        return yaml.safe_load(fh)
+    if path is not None:
+        return load_yaml_strict(path)
+    with resources.as_file(resources.files("attrib") / "config.schema.yaml") as packaged:
+        return load_yaml_strict(packaged)
+
+
+# --- the schema -----------------------------------------------------------------------------------
 
 
 def schema_errors(config: dict, schema: dict) -> list[str]:
@@ -55,75 +150,212 @@ def schema_errors(config: dict, schema: dict) -> list[str]:
     messages = []
     for error in sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path))):
         where = key_path(error.absolute_path)
-        if error.validator == "additionalProperties" and error.instance is not None:
+        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
             allowed = set(error.schema.get("properties", {}))
-            unknown = sorted(set(error.instance) - allowed)
+            unknown = sorted(set(error.instance) - allowed, key=str)
             messages.append(f"config key {where}: unknown key(s) {unknown}; allowed: {sorted(allowed)}")
         else:
             messages.append(f"config key {where}: {error.message}")
     return messages
 
 
+# --- the registries: names, options, and what fits together ---------------------------------------
+
 # Keys of an attribute.methods entry that choose what runs, not options of the method.
 METHOD_SELECTORS = ("method", "datasets")
 
 
-def registry_errors(config: dict) -> list[str]:
-    """Names that the schema cannot know: datasets, models, methods, removal modes."""
+def _at(where: str, problems) -> list[str]:
+    """Messages for (key, problem) pairs of the options at ``where`` (key None: ``where`` itself)."""
+    return [f"config key {where if key is None else f'{where}.{key}'}: {problem}" for key, problem in problems]
+
+
+def _runs(config: dict, dataset: str, experiment: str) -> bool:
+    return experiment in config["datasets"][dataset].get("experiments", EXPERIMENTS)
+
+
+def _image_options(config: dict, dataset: str) -> dict | None:
+    """An image dataset's options over the builder's defaults; None for text or invalid ones."""
+    spec = config["datasets"][dataset]
+    if spec["source"] not in DATASETS or source_modality(spec["source"]) != "image":
+        return None
+    if dataset_option_problems(spec["source"], spec["options"]):
+        return None
+    return with_defaults(DATASET_OPTIONS[spec["source"]], spec["options"])
+
+
+def _model_removal(config: dict, model: str) -> str | None:
+    """A model's ``removal`` option (its default removal mode); None if it takes none."""
+    options = MODELS[model].options
+    if "removal" not in options:
+        return None
+    return (config["models"].get(model, {}).get("options") or {}).get("removal", options["removal"].default)
+
+
+def _drop_problem(config: dict, model: str, dataset: str) -> str | None:
+    """Why ``drop`` cannot remove this model's features on this dataset (None: it can)."""
+    patch = MODELS[model].token_patch
+    opts = _image_options(config, dataset)
+    if patch is None or opts is None or opts["patch"] == patch:
+        return None
+    return (f"{model} drops its own {patch} px tokens, so 'drop' needs the feature patch {patch}; dataset "
+            f"{dataset!r} has patch {opts['patch']}")
+
+
+def dataset_errors(config: dict) -> list[str]:
+    """Sources, builder options, eval_size against the test split, models, tokenizers."""
     messages = []
     for ds_name, ds in config["datasets"].items():
+        where = f"datasets.{ds_name}"
         if ds["source"] not in DATASETS:
-            messages.append(
-                f"config key datasets.{ds_name}.source: unknown dataset {ds['source']!r}; known: {sorted(DATASETS)}"
-            )
+            messages.append(f"config key {where}.source: unknown dataset {ds['source']!r}; known: {sorted(DATASETS)}")
             continue
         modality = source_modality(ds["source"])
-        options = dict(ds["options"])
-        if ds["source"] == "tweeteval":
-            options.setdefault("raw_dir", "<set by the download rule>")
-        for problem in dataset_option_errors(ds["source"], options):
-            messages.append(f"config key datasets.{ds_name}.options: {problem}")
+        problems = dataset_option_problems(ds["source"], ds["options"])
+        messages += _at(f"{where}.options", problems)
+        if not problems:
+            size = size_of_test_split(ds["source"], ds["options"])
+            if size is not None and ds["eval_size"] > size:
+                messages.append(f"config key {where}.eval_size: {ds['eval_size']} is more than the {size} inputs of "
+                                f"the test split (from {where}.options)")
+            if ds["options"].get("n_train") == 0:
+                for model in ds["models"]:
+                    if model in config["models"] and _trains(config, ds_name, model):
+                        messages.append(f"config key {where}.options.n_train: 0 training images, but {model} "
+                                        f"trains or fine-tunes on {ds_name!r} (epochs > 0 under models.{model})")
+        if "download" in ds and ds["source"] != "tweeteval":
+            messages.append(f"config key {where}.download: only tweeteval datasets are downloaded; "
+                            f"{ds['source']!r} takes no download options")
         for i, model in enumerate(ds["models"]):
-            where = f"datasets.{ds_name}.models[{i}]"
+            at = f"config key {where}.models[{i}]"
             if model not in MODELS:
-                messages.append(f"config key {where}: unknown model {model!r}; known: {sorted(MODELS)}")
+                messages.append(f"{at}: unknown model {model!r}; known: {sorted(MODELS)}")
             elif model not in config["models"]:
-                messages.append(f"config key {where}: model {model!r} has no entry under models:")
+                messages.append(f"{at}: model {model!r} has no entry under models:")
             elif model_modality(model) != modality:
-                messages.append(
-                    f"config key {where}: model {model!r} is for {model_modality(model)} data, "
-                    f"dataset {ds_name!r} is {modality}"
-                )
-        if modality == "text" and ds.get("tokenizer") not in MODELS:
-            messages.append(
-                f"config key datasets.{ds_name}.tokenizer: a text dataset needs the name of the model "
-                f"whose tokenizer it uses, got {ds.get('tokenizer')!r}"
-            )
+                messages.append(f"{at}: model {model!r} is for {model_modality(model)} data, dataset {ds_name!r} "
+                                f"is {modality}")
+            else:
+                messages += [f"{at}: {p}" for p in _model_fits_dataset(config, model, ds_name)]
+        tokenizer = ds.get("tokenizer")
+        if modality == "image" and tokenizer is not None:
+            messages.append(f"config key {where}.tokenizer: image datasets take no tokenizer")
+        elif modality == "text":
+            takers = sorted(n for n, m in MODELS.items() if m.tokenizer)
+            if tokenizer not in MODELS or MODELS[tokenizer].tokenizer is None:
+                messages.append(f"config key {where}.tokenizer: a text dataset needs the name of the model whose "
+                                f"tokenizer it uses (one of {takers}), got {tokenizer!r}")
+    return messages
+
+
+def _trains(config: dict, dataset: str, model: str) -> bool:
+    """Whether the model's training or (where MuS runs) λ < 1 fine-tuning reads the train split."""
+    spec = config["models"][model]
+    finetunes = _runs(config, dataset, "mus") and any(lam < 1 for lam in config["finetune"]["lambdas"])
+    return spec["train"]["epochs"] > 0 or (finetunes and spec["finetune"]["epochs"] > 0)
+
+
+def _model_fits_dataset(config: dict, model: str, dataset: str) -> list[str]:
+    """Pretrained ViTs' fixed image size and tokens; pretrained text models' vocabularies."""
+    spec, ds = MODELS[model], config["datasets"][dataset]
+    problems = []
+    opts = _image_options(config, dataset)
+    if opts is not None and spec.image_size is not None and opts["image_size"] != spec.image_size:
+        problems.append(f"{model}'s position embedding is for {spec.image_size} px images; dataset {dataset!r} has "
+                        f"image_size {opts['image_size']}")
+    if opts is not None and _model_removal(config, model) == "drop":
+        problem = _drop_problem(config, model, dataset)
+        if problem:
+            problems.append(f"models.{model}.options.removal is drop: {problem}")
+    tokenizer = ds.get("tokenizer")
+    if (spec.tokenizer and not spec.own_embeddings and tokenizer in MODELS and MODELS[tokenizer].tokenizer
+            and MODELS[tokenizer].tokenizer != spec.tokenizer):
+        problems.append(f"{model} embeds {spec.tokenizer} token ids; dataset {dataset!r} is tokenized by "
+                        f"{tokenizer!r} ({MODELS[tokenizer].tokenizer})")
+    return problems
+
+
+def model_errors(config: dict) -> list[str]:
+    messages = []
     for name, spec in config["models"].items():
         if name not in MODELS:
             messages.append(f"config key models.{name}: unknown model; known: {sorted(MODELS)}")
             continue
-        for problem in model_option_errors(name, spec.get("options")):
-            messages.append(f"config key models.{name}.options: {problem}")
-    for label, options in config["attribute"]["methods"].items():
-        name = options.get("method", label)
+        messages += _at(f"models.{name}.options", model_option_problems(name, spec.get("options")))
+    return messages
+
+
+def _attributed(config: dict, label: str, dataset: str) -> bool:
+    """Whether some experiment of the dataset reads this method's attributions: the attribution
+    scores, a missingness order, a MuS-certified registry method, SMUG's comparison."""
+    orders = {parse_order(order)[0] for order in config["ablate"]["orders"]}
+    uses = {"attribution": True, "missingness": label in orders,
+            "mus": label in config["certify"]["methods"] and label not in MASK_METHOD_OPTIONS,
+            "smug": label in (config.get("smug") or {}).get("compare", [])}
+    return any(used and _runs(config, dataset, experiment) for experiment, used in uses.items())
+
+
+def method_errors(config: dict) -> list[str]:
+    """attribute.methods: registry names, options, the datasets they are restricted to, and
+    what every dataset and model where the method runs must support (removal modes; SMUG's CNNs;
+    training images for expected gradients' references)."""
+    messages = []
+    datasets = config["datasets"]
+    for label, entry in config["attribute"]["methods"].items():
+        where = f"attribute.methods.{label}"
+        name = entry.get("method", label)
         if name not in METHODS:
-            messages.append(
-                f"config key attribute.methods.{label}: unknown method {name!r}; known: {sorted(METHODS)}"
-            )
+            hint = ""
+            if name in INTEGRATION_RULES:
+                hint = f" (intgrad's integration rule is set as integration: {name})"
+            messages.append(f"config key {where}: unknown method {name!r}; known: {sorted(METHODS)}{hint}")
             continue
-        unknown = set(options) - set(METHOD_SELECTORS) - set(METHODS[name].options)
-        if unknown:
-            messages.append(
-                f"config key attribute.methods.{label}: {name} has no options {sorted(unknown)}; "
-                f"it takes {sorted(METHODS[name].options)}"
-            )
-        for ds_name in options.get("datasets", []):
-            if ds_name not in config["datasets"]:
-                messages.append(
-                    f"config key attribute.methods.{label}.datasets: unknown dataset {ds_name!r}; "
-                    f"configured: {sorted(config['datasets'])}"
-                )
+        options = {k: v for k, v in entry.items() if k not in METHOD_SELECTORS}
+        problems = method_option_problems(name, options)
+        messages += _at(where, problems)
+        modalities = method_modalities(name)
+        for i, ds_name in enumerate(entry.get("datasets", [])):
+            if ds_name not in datasets:
+                messages.append(f"config key {where}.datasets: unknown dataset {ds_name!r}; configured: "
+                                f"{sorted(datasets)}")
+                continue
+            source = datasets[ds_name]["source"]
+            if source in DATASETS and source_modality(source) not in modalities:
+                messages.append(f"config key {where}.datasets[{i}]: {name} explains {' and '.join(modalities)} data; "
+                                f"dataset {ds_name!r} is {source_modality(source)}, so it would never run there")
+        if problems:
+            continue
+        runs_on = [ds for ds, spec in datasets.items() if spec["source"] in DATASETS
+                   and source_modality(spec["source"]) in modalities and ds in entry.get("datasets", [ds])
+                   and _attributed(config, label, ds)]
+        if "references" in METHODS[name].options:  # the attribute rule draws them from the train split
+            for ds in runs_on:
+                if datasets[ds]["options"].get("n_train") == 0:
+                    messages.append(f"config key {where}: {name} draws its references from the training images; "
+                                    f"dataset {ds!r} has n_train 0 (restrict the method with datasets:)")
+        pairs = [(ds, m) for ds in runs_on for m in datasets[ds]["models"] if m in MODELS]
+        removal = options.get("removal")
+        for ds, model in pairs:
+            if removal is not None and not supports_removal(model, removal):
+                messages.append(f"config key {where}.removal: model {model!r} (dataset {ds!r}) has no removal mode "
+                                f"{removal!r}; it has {list(MODELS[model].removal_modes)} (restrict the method "
+                                f"with datasets:)")
+            elif removal == "drop" and _drop_problem(config, model, ds):
+                messages.append(f"config key {where}.removal: {_drop_problem(config, model, ds)}")
+            if name in ("smug", "smug_base") and not MODELS[model].smug:
+                smug_models = sorted(n for n, m in MODELS.items() if m.smug)
+                messages.append(f"config key {where}: SMUG explains CNNs only ({smug_models}); dataset {ds!r} has "
+                                f"{model!r} (restrict the method with datasets:)")
+    return messages
+
+
+def registry_errors(config: dict) -> list[str]:
+    """What the schema cannot know: names, options' types and ranges, what fits together."""
+    messages = []
+    if not config["resources_dir"].strip():
+        messages.append("config key resources_dir: must name a folder; an empty one would make the download "
+                        "rules write under /")
+    messages += dataset_errors(config) + model_errors(config) + method_errors(config)
     return messages + certify_errors(config) + ablate_errors(config) + smug_errors(config)
 
 
@@ -145,6 +377,14 @@ def ablate_errors(config: dict) -> list[str]:
             messages.append(f"config key {where}: model {model!r} has no removal mode {removal!r}")
         elif where.startswith("ablate.lime") and model_modality(model) != "image":
             messages.append(f"config key {where}: the LIME top-K test is for image models, {model!r} is not one")
+        elif removal == "drop":
+            messages += [f"config key {where}: {_drop_problem(config, model, ds)}" for ds in _ablated(config, model)
+                         if _drop_problem(config, model, ds)]
+    if "drop" in ablate["removal_modes"]:
+        i = ablate["removal_modes"].index("drop")
+        messages += [f"config key ablate.removal_modes[{i}]: {_drop_problem(config, model, ds)}"
+                     for model in sorted(used & set(MODELS)) for ds in _ablated(config, model)
+                     if _drop_problem(config, model, ds)]
     methods = config["attribute"]["methods"]
     for i, order in enumerate(ablate["orders"]):
         method, _ = parse_order(order)
@@ -161,19 +401,27 @@ def ablate_errors(config: dict) -> list[str]:
     return messages
 
 
+def _ablated(config: dict, model: str) -> list[str]:
+    """The datasets whose missingness stage ablates this model."""
+    return [ds for ds, spec in config["datasets"].items()
+            if model in spec["models"] and _runs(config, ds, "missingness")]
+
+
 def certify_errors(config: dict) -> list[str]:
-    """MuS experiment names: methods, the attacked method and λs, datasets of the sample sizes."""
+    """MuS experiment names: methods and their options, the attacked method and λs, datasets of
+    the sample sizes."""
     spec, messages = config["certify"], []
-    known = sorted(MASK_METHODS) + sorted(config["attribute"]["methods"])
-    for method in spec["methods"]:
+    known = sorted(MASK_METHOD_OPTIONS) + sorted(config["attribute"]["methods"])
+    for method, options in spec["methods"].items():
+        where = f"certify.methods.{method}"
         if method not in known:
-            messages.append(f"config key certify.methods.{method}: unknown method; known: {known} "
+            messages.append(f"config key {where}: unknown method; known: {known} "
                             "(MuS mask methods and attribute.methods labels)")
-        elif method in MASK_METHODS:
-            unknown = sorted(set(spec["methods"][method]) - set(MASK_METHODS[method]))
-            if unknown:
-                messages.append(f"config key certify.methods.{method}: unknown option(s) {unknown}; "
-                                f"known: {sorted(MASK_METHODS[method])}")
+        elif method in MASK_METHOD_OPTIONS:
+            messages += _at(where, option_problems(MASK_METHOD_OPTIONS[method], options))
+        elif options:
+            messages.append(f"config key {where}: the options of attribute.methods labels are set under "
+                            f"attribute.methods.{method}; here it takes none, got {sorted(options)}")
     if spec["attack"]["method"] not in spec["methods"]:
         messages.append(f"config key certify.attack.method: {spec['attack']['method']!r} is not in certify.methods")
     for i, lam in enumerate(spec["attack"].get("lambdas", [])):
@@ -188,7 +436,8 @@ def certify_errors(config: dict) -> list[str]:
                          ("attack.samples", spec["attack"]["samples"])):
         for name in sizes:
             if name not in config["datasets"]:
-                messages.append(f"config key certify.{where}.{name}: no such dataset; known: {sorted(config['datasets'])}")
+                messages.append(f"config key certify.{where}.{name}: no such dataset; "
+                                f"known: {sorted(config['datasets'])}")
     return messages
 
 
@@ -200,18 +449,15 @@ def smug_errors(config: dict) -> list[str]:
     messages = []
     used = {m for ds in config["datasets"].values() for m in ds["models"]}
     for name, options in section["models"].items():
-        where = f"config key smug.models.{name}"
+        where = f"smug.models.{name}"
         if name not in MODELS:
-            messages.append(f"{where}: unknown model; known: {sorted(MODELS)}")
+            messages.append(f"config key {where}: unknown model; known: {sorted(MODELS)}")
         elif name not in used:
-            messages.append(f"{where}: model {name!r} is not trained on any dataset")
-        unknown = sorted(set(options) - set(SMUG_DEFAULTS))
-        if unknown:
-            messages.append(f"{where}: unknown option(s) {unknown}; known: {sorted(SMUG_DEFAULTS)}")
-        if options.get("backend", SMUG_DEFAULTS["backend"]) not in SMUG_BACKENDS:
-            messages.append(f"{where}.backend: {options['backend']!r} is not one of {list(SMUG_BACKENDS)}")
-        if not 0 <= float(options.get("gamma", 0.0)) < 1:
-            messages.append(f"{where}.gamma: must lie in [0, 1), got {options['gamma']}")
+            messages.append(f"config key {where}: model {name!r} is not trained on any dataset")
+        elif not MODELS[name].smug:
+            messages.append(f"config key {where}: SMUG explains CNNs only, "
+                            f"{sorted(n for n, m in MODELS.items() if m.smug)}; {name!r} is not one")
+        messages += _at(where, option_problems(SMUG_OPTIONS, options))
     for i, label in enumerate(section["compare"]):
         if label not in config["attribute"]["methods"]:
             messages.append(f"config key smug.compare[{i}]: {label!r} is not a label under attribute.methods")

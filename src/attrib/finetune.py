@@ -3,11 +3,15 @@
 Every training example is repeated once per masking level ℓ ∈ λ·levels; at level ℓ exactly
 round(p_i·ℓ + u), u ~ U(−1, 1), of the example's p_i features are kept, chosen uniformly at
 random; the rest go missing in the model's default removal mode. λ = 1 is ordinary training.
-Checkpoints every epoch so an interrupted job resumes; the best validation epoch is kept.
+Checkpoints every epoch so an interrupted job resumes, but only under the configuration that
+wrote the state (schedule, λ, levels, seed, model, initial weights, data): a state left by an
+edited config is discarded, never silently continued. The best validation epoch is kept.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import logging
 import math
 import time
@@ -63,6 +67,55 @@ class TrainState:
     best_score: float = -math.inf
     best_state: dict | None = None
     history: list = field(default_factory=list)
+    seconds: list = field(default_factory=list)  # wall-clock per epoch, kept out of the history
+
+
+def tensor_digest(tensors) -> str:
+    """sha256 over dtypes, shapes and bytes: identifies data and weights exactly."""
+    digest = hashlib.sha256()
+    for t in tensors:
+        t = t.detach().cpu().contiguous()
+        digest.update(f"{t.dtype}{tuple(t.shape)}".encode())
+        digest.update(t.reshape(-1).view(torch.uint8).numpy())
+    return digest.hexdigest()
+
+
+def run_config(model, train_data, val_data, *, lam, levels, schedule, seed) -> dict:
+    """What a resumable state must have been trained under to be continued."""
+    return {
+        **dataclasses.asdict(schedule),
+        "lam": lam,
+        "levels": list(levels),
+        "seed": seed,
+        "model": getattr(model, "name", type(model).__name__),
+        "model_options": getattr(model, "options", None),
+        "initial_weights": tensor_digest(model.state_dict().values()),
+        "data": tensor_digest([*train_data, *val_data]),
+    }
+
+
+def _resumable(state_path: Path, config: dict) -> dict | None:
+    """The saved state if it was written under ``config``; otherwise it is deleted and the log
+    says why, so the run starts over."""
+    if not state_path.exists():
+        return None
+    try:
+        saved = torch.load(state_path, weights_only=False)
+    except Exception as e:  # torch.load raises many types for a damaged file
+        why = f"it does not load ({type(e).__name__}: {e})"
+    else:
+        old = saved.get("config") if isinstance(saved, dict) else None
+        if old == config:
+            return saved
+        if not isinstance(old, dict):
+            why = "it records no configuration"
+        else:
+            differ = sorted(k for k in {*old, *config} if old.get(k) != config.get(k))
+            changes = [f"{k}: {old.get(k)!r} -> {config.get(k)!r}" for k in differ]
+            why = f"it was trained under another configuration ({'; '.join(changes)})"
+    log.warning("ignoring %s: %s; starting over", state_path, why)
+    state_path.unlink()
+    return None
 
 
 def masking_levels(lam: float, levels: list[float]) -> list[float]:
@@ -123,13 +176,16 @@ def train(
     device: torch.device,
     state_path: str | Path,
     progress: bool = True,
-) -> tuple[torch.nn.Module, list[dict]]:
-    """Train ``model`` in place; return it with its best weights and the per-epoch history.
+) -> tuple[torch.nn.Module, list[dict], list[float]]:
+    """Train ``model`` in place; return it with its best weights, the per-epoch history and
+    the wall-clock seconds of each epoch (apart, so histories compare byte for byte).
 
-    ``state_path`` holds the resumable state; it is rewritten after every epoch.
+    ``state_path`` holds the resumable state; it is rewritten after every epoch and resumed
+    from only when it was written under the same configuration (``run_config``).
     """
     state_path = Path(state_path)
     lvls = masking_levels(lam, levels)
+    config = run_config(model, train_data, val_data, lam=lam, levels=lvls, schedule=schedule, seed=seed)
     model.to(device)
     x_train, y_train = train_data
     x_val, y_val = val_data
@@ -145,8 +201,8 @@ def train(
     )
     generator = torch.Generator().manual_seed(seed)
     state = TrainState()
-    if state_path.exists():
-        saved = torch.load(state_path, weights_only=False)
+    saved = _resumable(state_path, config)
+    if saved is not None:
         model.load_state_dict(saved["model"])
         optimiser.load_state_dict(saved["optimiser"])
         scheduler.load_state_dict(saved["scheduler"])
@@ -155,7 +211,7 @@ def train(
         log.info("resuming from %s at epoch %d", state_path, state.epoch)
 
     if state.epoch == 0 and not state.history:
-        record = _epoch_record(model, 0, None, x_val, y_val, lvls, seed, schedule, device, 0.0)
+        record = _epoch_record(model, 0, None, x_val, y_val, lvls, seed, schedule, device)
         state.history.append(record)
         state.best_score, state.best_state = record["val_accuracy"], _cpu_state(model)
     for epoch in range(state.epoch + 1, schedule.epochs + 1):
@@ -177,11 +233,11 @@ def train(
             loss_sum += loss.item() * len(yb)
             seen += len(yb)
             bar.set_postfix(loss=f"{loss_sum / seen:.3f}")
-        record = _epoch_record(
-            model, epoch, loss_sum / max(seen, 1), x_val, y_val, lvls, seed, schedule, device, time.perf_counter() - started
-        )
+        record = _epoch_record(model, epoch, loss_sum / max(seen, 1), x_val, y_val, lvls, seed, schedule, device)
         state.history.append(record)
-        log.info("epoch %d: train loss %.4f, val accuracy %.4f", epoch, record["train_loss"], record["val_accuracy"])
+        state.seconds.append(time.perf_counter() - started)
+        log.info("epoch %d: train loss %.4f, val accuracy %.4f, %.1f s", epoch, record["train_loss"],
+                 record["val_accuracy"], state.seconds[-1])
         if record["val_accuracy"] > state.best_score:
             state.best_score, state.best_state = record["val_accuracy"], _cpu_state(model)
         state.epoch = epoch
@@ -192,26 +248,26 @@ def train(
                 "scheduler": scheduler.state_dict(),
                 "generator": generator.get_state(),
                 "state": state,
+                "config": config,
             },
             state_path,
         )
     model.load_state_dict(state.best_state)
     model.eval()
-    return model, state.history
+    return model, state.history, state.seconds
 
 
 def _cpu_state(model) -> dict:
     return {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
 
 
-def _epoch_record(model, epoch, train_loss, x_val, y_val, levels, seed, schedule, device, seconds) -> dict:
+def _epoch_record(model, epoch, train_loss, x_val, y_val, levels, seed, schedule, device) -> dict:
     rows = evaluate(model, x_val, y_val, levels, seed=seed + 1, batch_size=max(schedule.batch_size, 256), device=device)
     record = {
         "epoch": epoch,
         "train_loss": train_loss,
         "val_loss": sum(r["loss"] for r in rows) / len(rows),
         "val_accuracy": sum(r["accuracy"] for r in rows) / len(rows),
-        "seconds": seconds,
     }
     for r in rows:
         record[f"val_accuracy_at_{r['level']:g}"] = r["accuracy"]

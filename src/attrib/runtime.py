@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import random
+import re
 import sys
 import time
 from pathlib import Path
@@ -12,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import torch
 from tqdm.auto import tqdm
+
+_IMPORTED = time.monotonic()
 
 
 def setup(log_path: str | Path | None = None, threads: int = 1, seed: int = 0) -> logging.Logger:
@@ -30,7 +33,26 @@ def setup(log_path: str | Path | None = None, threads: int = 1, seed: int = 0) -
     torch.set_num_threads(max(1, int(threads)))
     seed_everything(seed)
     fail_if_memory_below_test_minimum()
-    return logging.getLogger("attrib")
+    log = logging.getLogger("attrib")
+    log.info("started: %.2f s after the process began (interpreter and imports)", process_age())
+    return log
+
+
+def process_age() -> float:
+    """Seconds since this process began, read from /proc where there is one (so the interpreter's
+    start and the imports before any of our code count), else since this module was imported."""
+    try:
+        start_ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+        return max(0.0, uptime - start_ticks / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError):
+        return time.monotonic() - _IMPORTED
+
+
+def ready(log: logging.Logger, what: str = "inputs loaded") -> None:
+    """Log the end of a job's fixed cost (imports, loading): ``benchmarks/job_overhead.py`` reads
+    these lines to report each rule's fixed cost per job."""
+    log.info("ready: %.2f s after the process began (%s)", process_age(), what)
 
 
 def fail_if_memory_below_test_minimum() -> None:
@@ -117,10 +139,79 @@ def resolve_device(name: str = "auto") -> torch.device:
     return torch.device(name)
 
 
-def atomic_save(obj, path: str | Path) -> None:
-    """torch.save through a temporary file so an interrupted write never leaves a torn file."""
+def temp_path(path: str | Path) -> Path:
+    """The sibling a writer fills before renaming it onto ``path`` (its process id keeps two
+    writers apart; ``sweep_temp`` recognises it)."""
+    path = Path(path)
+    return path.with_name(f"{path.name}.tmp{os.getpid()}")
+
+
+def _temp_names(name: str) -> re.Pattern:
+    """Temporary siblings of ``name`` that writers of this project have ever left when killed:
+    ``temp_path``'s ``.tmp<pid>`` (and the checkpoints' ``.tmp``), the old downloader's
+    ``.<name>.<random>.part`` and torch.hub's ``<name>.<uuid>.partial``."""
+    n = re.escape(name)
+    return re.compile(rf"{n}\.tmp\d*|\.{n}\..+\.part|{n}\.[0-9a-f]{{32}}\.partial|{n}\.part(ial)?")
+
+
+def sweep_temp(path: str | Path) -> list[Path]:
+    """Delete the temporary siblings of ``path`` that a killed writer left; returns them.
+
+    Only one job ever writes a given output, so a temporary file of its name that exists
+    before the write starts is a leftover, never another writer's work in progress.
+    """
+    path = Path(path)
+    if not path.parent.is_dir():
+        return []
+    pattern = _temp_names(path.name)
+    stale = sorted(p for p in path.parent.iterdir() if pattern.fullmatch(p.name) and not p.is_dir())
+    for p in stale:
+        p.unlink(missing_ok=True)
+    return stale
+
+
+def _atomic_write(path: str | Path, write) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    sweep_temp(path)
+    tmp = temp_path(path)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def atomic_save(obj, path: str | Path) -> None:
+    """torch.save through a temporary file so an interrupted write never leaves a torn file."""
+    _atomic_write(path, lambda tmp: torch.save(obj, tmp))
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    """Write ``text`` (UTF-8) through a temporary file, as ``atomic_save``."""
+    _atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+
+
+def load_torch_file(path: str | Path, *, what: str, keys: tuple[str, ...], remedy: str) -> dict:
+    """``torch.load`` (weights only) of a dict this pipeline wrote. A file that is missing,
+    damaged (truncated, empty, garbage) or of another kind (a dict without ``keys``) raises an
+    error naming the file, the ``what`` it should be, and the ``remedy``, instead of torch's
+    EOFError or a later KeyError."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{what} not found: {path} ({remedy})")
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # torch.load raises many types for a damaged file
+        first_line = (str(e).splitlines() or [""])[0]  # torch appends pages of advice
+        raise ValueError(f"{path}: not a readable {what} ({type(e).__name__}: {first_line}); {remedy}") from e
+    if not isinstance(obj, dict):
+        raise ValueError(f"{path}: not a {what}: it holds a {type(obj).__name__}, not a dict; {remedy}")
+    missing = [key for key in keys if key not in obj]
+    if missing:
+        found = sorted(map(str, obj))
+        raise ValueError(
+            f"{path}: not a {what}: it lacks {missing} (keys found: {found[:8]}{' ...' if len(found) > 8 else ''}); "
+            f"{remedy}"
+        )
+    return obj

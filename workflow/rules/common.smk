@@ -19,7 +19,15 @@ from attrib.catalogue import (
     source_modality,
     supports_removal,
 )
-from attrib.config import METHOD_SELECTORS, lambda_label, load_schema, validate_config
+from attrib.config import (
+    METHOD_SELECTORS,
+    check_config_files,
+    lambda_label,
+    load_schema,
+    validate_config,
+)
+
+check_config_files(workflow.configfiles)
 
 validate_config(config, load_schema())
 

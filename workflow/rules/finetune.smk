@@ -9,6 +9,7 @@ rule finetune:
         model=f"{RESULTS}/models/{{dataset}}/{{model}}/lam{{lam}}.pt",
         history=f"{RESULTS}/tables/training/{{dataset}}/{{model}}/lam{{lam}}.csv",
         accuracy=f"{RESULTS}/tables/accuracy/{{dataset}}/{{model}}/lam{{lam}}.csv",
+        timing=f"{RESULTS}/tables/timing/finetune/{{dataset}}/{{model}}/lam{{lam}}.csv",
     log:
         f"{RESULTS}/logs/finetune/{{dataset}}/{{model}}/lam{{lam}}.log",
     benchmark:

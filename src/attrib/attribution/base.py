@@ -28,6 +28,18 @@ class Attribution:
     features: torch.Tensor
 
 
+
+def stored_maps(result: Attribution, model, image_size: int) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    """The pixel maps the attribute stage stores beside the features, (N, H, W) on the CPU: the
+    signed map summed over channels, and the |map| summed over channels that DiffID ranks; a
+    feature-level method (no pixel map) spreads each patch's |score| over its pixels. Text: none."""
+    if result.map is not None:
+        pixel_map = result.map.detach()
+        return pixel_map.sum(dim=1).half().cpu(), pixel_map.abs().sum(dim=1).half().cpu()
+    if model.modality == "image":
+        return None, upsample_keep(result.features.detach().abs(), image_size, model.patch)[:, 0].half().cpu()
+    return None, None
+
 @contextmanager
 def seeded_global_rng(seed: int):
     """captum's sampling methods draw from the global torch and numpy generators; fork both so that

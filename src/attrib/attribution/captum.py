@@ -61,10 +61,10 @@ class IntegratedGradients(CaptumMethod):
     """captum IntegratedGradients from the black image (text: from α = 0) to the input."""
 
     captum_class = captum.attr.IntegratedGradients
-    defaults = {"chunk_size": 64, "n_steps": 32, "method": "gausslegendre"}
+    defaults = {"chunk_size": 64, "n_steps": 32, "integration": "gausslegendre"}
 
     def _captum_kwargs(self, inputs, opts):
-        return {"baselines": torch.zeros_like(inputs), "n_steps": opts["n_steps"], "method": opts["method"],
+        return {"baselines": torch.zeros_like(inputs), "n_steps": opts["n_steps"], "method": opts["integration"],
                 "internal_batch_size": opts["chunk_size"]}
 
 

@@ -170,7 +170,7 @@ def deletion_insertion_curves(
     reduced to features by :func:`attrib.features.pixel_to_features` (mean |map| per patch).
     Deletion replaces the k most relevant features by the baseline; insertion starts from the
     baseline image (black, or the blurred image) and restores the k most relevant. Removal goes
-    through the model's keep-masks, so it is patch-level, as in ``attrib.ablation``; ``baseline``
+    through the model's keep-masks, so it is patch-level, as in ``attrib.missingness.ablation``; ``baseline``
     None is the model's own removal (text: the [MASK] token). One row per (image, game, step)
     with ``fraction`` = k/p moved.
     """

@@ -1,7 +1,8 @@
 """Datasets as plain tensor files so every later stage reads the same frozen samples.
 
 ``build_dataset`` runs a registered builder and writes ``train.pt``, ``val.pt``, ``test.pt``
-(``torch.save`` of dicts, see docs/INTERFACES.md) and ``meta.json``. A builder is a function
+(``torch.save`` of dicts, see docs/INTERFACES.md) and ``meta.json``, each atomically (a killed
+job leaves no torn file, and the next write sweeps its temporary files). A builder is a function
 ``builder(*, seed, <options>) -> (splits, meta)``; its keyword parameters *are* its options,
 so a misspelt or missing option in the config fails here, before any work is done. Each
 source's modality and options are in ``attrib.catalogue.DATASETS`` (read without torch);
@@ -19,8 +20,11 @@ from typing import Any, Callable
 import torch
 
 from attrib import catalogue
+from attrib.runtime import atomic_save, atomic_write_text, load_torch_file
 
 SPLITS = ("train", "val", "test")
+META_KEYS = ("modality", "num_classes", "sizes")
+REMEDY = "(re)run the data stage, rule prepare, for this dataset"
 
 
 class LazyBuilder:
@@ -89,27 +93,37 @@ def build_dataset(
         pool = [splits[n]["x"] for n in (("train",) if sizes["train"] else SPLITS)]
         meta["mean"] = [float(v) for v in torch.cat(pool).double().mean(dim=(0, 2, 3)) / 255]
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     for name in SPLITS:
-        torch.save(splits[name], out / f"{name}.pt")
-    (out / "meta.json").write_text(json.dumps(meta, indent=2))
+        atomic_save(splits[name], out / f"{name}.pt")
+    atomic_write_text(out / "meta.json", json.dumps(meta, indent=2))
     return meta
 
 
 def load_meta(directory: str | Path) -> dict:
+    """meta.json of a prepared dataset; a missing, damaged or foreign file names itself."""
     path = Path(directory) / "meta.json"
     if not path.is_file():
         raise FileNotFoundError(f"dataset meta file not found: {path} (run the data stage first)")
-    return json.loads(path.read_text())
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ValueError(f"{path}: not a readable dataset meta file ({e}); {REMEDY}") from e
+    missing = [key for key in META_KEYS if key not in meta] if isinstance(meta, dict) else list(META_KEYS)
+    if missing:
+        raise ValueError(f"{path}: not a dataset meta file, it lacks {missing}; {REMEDY}")
+    return meta
 
 
 def load_split(directory: str | Path, split: str) -> dict:
+    """One split's tensors (``y`` and images ``x`` or token ids ``ids``); a missing, damaged or
+    foreign file raises an error naming it."""
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; expected one of {SPLITS}")
     path = Path(directory) / f"{split}.pt"
-    if not path.is_file():
-        raise FileNotFoundError(f"dataset split file not found: {path} (run the data stage first)")
-    return torch.load(path, weights_only=True)
+    data = load_torch_file(path, what="dataset split file", keys=("y",), remedy=REMEDY)
+    if "x" not in data and "ids" not in data:
+        raise ValueError(f"{path}: not a dataset split file, it holds neither images 'x' nor token ids 'ids'; {REMEDY}")
+    return data
 
 
 def images_as_float(split: dict) -> torch.Tensor:

@@ -1,142 +1,104 @@
-"""Fetch plain files over HTTP(S) robustly: retries, length and checksum checks, atomic writes.
+"""Fetch the TweetEval sentiment files into ``resources/`` (the download rule's job).
 
-Used by the download rule for TweetEval. The base URL is a parameter so tests (and mirrors)
-can point it at any server. A file is only ever visible under its final name once complete
-and verified; ``SHA256SUMS`` records what was fetched so re-runs skip verified files.
+A split counts as downloaded only when both its files arrived complete (``attrib.download.fetch``),
+parse (one label in 0..2 per line, UTF-8 text that is no HTML page) and agree (one label per
+text line); only then are their sha256 recorded in ``SHA256SUMS``, the rule's output. A rerun
+verifies recorded files instead of fetching them again. The base URL is a parameter so tests
+and mirrors can point it at any server.
 """
 
 from __future__ import annotations
 
-import hashlib
-import http.client
-import os
-import socket
-import tempfile
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
+from attrib.download import MANIFEST, DownloadError, fetch, read_manifest, verify_file, write_manifest
+
 TWEETEVAL_BASE_URL = "https://raw.githubusercontent.com/cardiffnlp/tweeteval/main/datasets/sentiment"
-TWEETEVAL_FILES = (
-    "train_text.txt", "train_labels.txt",
-    "val_text.txt", "val_labels.txt",
-    "test_text.txt", "test_labels.txt",
-)
-MANIFEST = "SHA256SUMS"
-CHUNK = 1 << 16
+SPLITS = ("train", "val", "test")
+TWEETEVAL_FILES = tuple(f"{split}_{kind}.txt" for split in SPLITS for kind in ("text", "labels"))
+LABELS = ("0", "1", "2")  # negative, neutral, positive
 
 
-class DownloadError(RuntimeError):
-    """A file could not be fetched or verified; the message names the URL."""
-
-
-class _Transient(Exception):
-    """A failure worth retrying (connection trouble, server error, truncated body)."""
-
-
-def sha256_file(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(CHUNK), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def read_manifest(dest_dir: str | Path) -> dict[str, str]:
-    path = Path(dest_dir) / MANIFEST
-    if not path.is_file():
-        return {}
-    entries = (line.split(maxsplit=1) for line in path.read_text().splitlines() if line.strip())
-    return {name.lstrip("*").strip(): digest for digest, name in entries}
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
-
-
-def _fetch_once(url: str, tmp_path: str, timeout: float) -> str:
-    """Stream ``url`` into ``tmp_path``; returns the sha256. Raises _Transient for retryable faults."""
+def _lines(path: Path) -> list[str]:
+    """Records as ``attrib.data.text`` reads them: '\\n'-terminated lines (a tweet may hold
+    U+2028, which str.splitlines would split on)."""
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            expected = response.headers.get("Content-Length")
-            digest, size = hashlib.sha256(), 0
-            with open(tmp_path, "wb") as f:
-                for block in iter(lambda: response.read(CHUNK), b""):
-                    f.write(block)
-                    digest.update(block)
-                    size += len(block)
-    except urllib.error.HTTPError as e:
-        if e.code >= 500 or e.code == 429:
-            raise _Transient(f"HTTP {e.code} {e.reason}") from e
-        raise DownloadError(f"{url}: HTTP {e.code} {e.reason}") from e
-    except (urllib.error.URLError, http.client.HTTPException, ConnectionError, socket.timeout, TimeoutError) as e:
-        raise _Transient(f"{type(e).__name__}: {e}") from e
-    if expected is not None and size != int(expected):
-        raise _Transient(f"truncated response: got {size} of {expected} bytes")
-    return digest.hexdigest()
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ValueError(f"not UTF-8 text ({e})") from e
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    if not lines:
+        raise ValueError("the file is empty")
+    return lines
 
 
-def fetch(url: str, dest: str | Path, *, sha256: str | None = None, retries: int = 3, timeout: float = 30,
-          backoff: float = 0.5) -> str:
-    """Download ``url`` to ``dest`` atomically; returns the file's sha256.
+def check_text(path: Path) -> None:
+    """Tweets, one per line: UTF-8 and not an HTML page (an error page served as text/plain)."""
+    head = _lines(path)[0].lstrip().lower()
+    if head.startswith(("<!doctype html", "<html")):
+        raise ValueError(f"it is an HTML page, not tweets (line 1: {head[:60]!r})")
 
-    Up to ``retries`` further attempts follow a transient failure, waiting ``backoff * 2**k``
-    seconds. A checksum mismatch is not retried: it means the source changed, not the network.
-    """
-    dest = Path(dest)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
-    os.close(fd)
-    try:
-        for attempt in range(retries + 1):
-            try:
-                digest = _fetch_once(url, tmp, timeout)
-                break
-            except _Transient as e:
-                if attempt == retries:
-                    raise DownloadError(f"{url}: failed after {retries + 1} attempts; last error: {e}") from e
-                time.sleep(backoff * 2**attempt)
-        if sha256 is not None and digest != sha256.lower():
-            raise DownloadError(f"{url}: checksum mismatch for {dest.name}: expected sha256 {sha256}, got {digest}")
-        os.replace(tmp, dest)
-        return digest
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+
+def check_labels(path: Path) -> None:
+    """One label per line, each 0, 1 or 2."""
+    for number, line in enumerate(_lines(path), 1):
+        if line.strip() not in LABELS:
+            raise ValueError(f"line {number} is {line[:60]!r}, not a label ({', '.join(LABELS)})")
 
 
 def download_tweeteval(
     base_url: str,
     dest_dir: str | Path,
     *,
-    files=TWEETEVAL_FILES,
     checksums: dict[str, str] | None = None,
     retries: int = 3,
     timeout: float = 30,
+    deadline: float = 600,
     backoff: float = 0.5,
 ) -> dict[str, str]:
-    """Fetch ``base_url/<name>`` for each name into ``dest_dir`` and write ``SHA256SUMS``.
+    """Fetch ``base_url/<name>`` for every TweetEval file into ``dest_dir``; returns {name: sha256}.
 
-    A file already present is kept if it matches ``checksums`` (or, without one, the digest
-    recorded in an earlier manifest). Returns {name: sha256}.
+    A file already recorded in ``SHA256SUMS`` (or given in ``checksums``) is verified, not
+    fetched; one that differs is removed and reported. A split whose files fail to download,
+    parse or agree is removed entirely and reported with its URLs.
     """
     dest = Path(dest_dir)
     dest.mkdir(parents=True, exist_ok=True)
-    checksums = checksums or {}
-    recorded = read_manifest(dest)
+    wanted = {name: digest.lower() for name, digest in (checksums or {}).items()}
+    unknown = sorted(set(wanted) - set(TWEETEVAL_FILES))
+    if unknown:
+        raise ValueError(f"checksums given for {unknown}, which are no TweetEval files; known: {list(TWEETEVAL_FILES)}")
+    manifest = dest / MANIFEST
+    recorded = read_manifest(manifest)
     digests = {}
-    for name in files:
-        path = dest / name
-        wanted = checksums.get(name)
-        known = wanted or recorded.get(name)
-        if known is not None and path.is_file() and sha256_file(path) == known.lower():
-            digests[name] = known.lower()
-            continue
-        url = f"{base_url.rstrip('/')}/{name}"
-        digests[name] = fetch(url, path, sha256=wanted, retries=retries, timeout=timeout, backoff=backoff)
-    manifest = {**recorded, **digests}
-    _atomic_write_text(dest / MANIFEST, "".join(f"{digest}  {name}\n" for name, digest in manifest.items()))
+    for split in SPLITS:
+        text, labels = dest / f"{split}_text.txt", dest / f"{split}_labels.txt"
+        fetched = []
+        try:
+            for path, validate in ((text, check_text), (labels, check_labels)):
+                expected = wanted.get(path.name) or recorded.get(path.name)
+                source = "asked for by the download's checksums" if path.name in wanted else f"recorded in {manifest}"
+                if expected and path.exists():
+                    digests[path.name] = verify_file(path, expected, source=source, remove=True)
+                    continue
+                url = f"{base_url.rstrip('/')}/{path.name}"
+                digests[path.name] = fetch(
+                    url, path, sha256=expected, validate=validate, retries=retries, timeout=timeout,
+                    deadline=deadline, backoff=backoff,
+                )
+                fetched.append(path)
+            counts = {path.name: len(_lines(path)) for path in (text, labels)}
+            if len(set(counts.values())) > 1:
+                raise DownloadError(
+                    f"{base_url.rstrip('/')}/{{{text.name},{labels.name}}}: {text.name} has {counts[text.name]} "
+                    f"lines but {labels.name} {counts[labels.name]}; TweetEval has one label per text line"
+                )
+        except BaseException:
+            for path in fetched:
+                path.unlink(missing_ok=True)
+            raise
+        recorded.update({name: digests[name] for name in (text.name, labels.name)})
+        write_manifest(manifest, recorded)
     return digests

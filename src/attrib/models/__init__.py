@@ -10,13 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable
 
-import torch
-
 from attrib.models.base import FeatureClassifier, ImageClassifier, chunked_logits
 from attrib.models.text import HFTextClassifier, TextClassifier, TextCNN, bert, hf_from_config, roberta, textcnn
 from attrib.models.vision import ViTClassifier, resnet, resnet50, vit, vit_b_16
 from attrib.models.weights import download_weights
-from attrib.runtime import atomic_save
+from attrib.runtime import atomic_save, load_torch_file
 
 __all__ = [
     "MODELS",
@@ -81,11 +79,15 @@ def save_checkpoint(model: FeatureClassifier, path: str | Path, extra: Any = Non
 
 def load_checkpoint(path: str | Path, *, resources: str | Path | None = None) -> tuple[FeatureClassifier, Any]:
     """Rebuild a saved model (no pretrained weights needed) in eval mode; returns (model, extra)."""
-    ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    ckpt = load_torch_file(path, what="model checkpoint", keys=("name", "options", "meta", "state_dict", "extra"),
+                           remedy="rerun the rule that wrote it (finetune) for this dataset, model and λ")
     if "hf_config" in ckpt:
         model = hf_from_config(ckpt["hf_config"], ckpt["meta"])
         model.name, model.options, model.meta = ckpt["name"], ckpt["options"], ckpt["meta"]
     else:
         model = build_model(ckpt["name"], ckpt["meta"], ckpt["options"], resources=resources, pretrained=False)
-    model.load_state_dict(ckpt["state_dict"])
+    try:
+        model.load_state_dict(ckpt["state_dict"])
+    except RuntimeError as e:
+        raise ValueError(f"{path}: its weights do not fit model {ckpt['name']!r} ({e})") from e
     return model.eval(), ckpt["extra"]

@@ -1,14 +1,34 @@
 """Fetch the paper models' pretrained weights into ``resources/`` (the download rule's job;
-compute jobs only read them, see the ``resnet50``, ``vit_b_16`` and ``roberta`` builders)."""
+compute jobs only read them, see the ``resnet50``, ``vit_b_16`` and ``roberta`` builders).
+
+torchvision weights go through ``attrib.download.fetch`` (deadline, retries of transient
+faults only, errors naming the URL) and count as downloaded once they load as a state dict
+with the keys torchvision's architecture has and their sha256 is recorded next to them. The
+Hugging Face snapshot is fetched by huggingface_hub and gets the same manifest. Reuse
+verifies the recorded sha256 (``verify_weights``).
+"""
 
 from __future__ import annotations
 
+import json
 import re
-import time
 from pathlib import Path
+from typing import Callable
 
 import torch
+from torchvision import models as tvm
 
+from attrib.download import (
+    MANIFEST,
+    ChecksumError,
+    DownloadError,
+    fetch,
+    read_manifest,
+    sha256_file,
+    verify_file,
+    verify_manifest,
+    write_manifest,
+)
 from attrib.models.text import ROBERTA_DIR, ROBERTA_REPO
 from attrib.models.vision import PAPER_WEIGHTS, weights_path
 from attrib.resources import hf_model_dir
@@ -18,43 +38,156 @@ DOWNLOADABLE = tuple(PAPER_WEIGHTS) + ("roberta",)
 HASH_IN_NAME = re.compile(r"-([0-9a-f]+)\.")
 # Hugging Face files a model needs; the TensorFlow / Flax copies are left out.
 HF_PATTERNS = ["*.json", "*.txt", "*.bin", "*.safetensors", "*.model"]
+HF_WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
+HF_METADATA = ".cache"  # huggingface_hub's bookkeeping inside local_dir, not part of the model
+
+
+def weights_manifest(name: str, resources: str | Path) -> Path:
+    """Where the sha256 of ``name``'s downloaded files is recorded (``sha256sum -c`` format)."""
+    if name in PAPER_WEIGHTS:
+        path = weights_path(name, resources)
+        return path.with_name(f"{path.name}.sha256")
+    if name == "roberta":
+        return hf_model_dir(resources, ROBERTA_DIR) / MANIFEST
+    raise ValueError(f"no weights to download for {name!r}; downloadable: {list(DOWNLOADABLE)}")
+
+
+def verify_weights(name: str, resources: str | Path) -> Path:
+    """The manifest of ``name``'s weights once every file it lists matches its recorded sha256;
+    ChecksumError naming the file otherwise (also when the download never finished)."""
+    manifest = weights_manifest(name, resources)
+    verify_manifest(manifest)
+    return manifest
+
+
+def torchvision_keys(name: str) -> set[str]:
+    """State-dict keys of torchvision's ``name`` (built on the meta device: no memory, no init)."""
+    with torch.device("meta"):
+        return set(getattr(tvm, name)(weights=None).state_dict())
+
+
+def check_state_dict(name: str) -> Callable[[Path], None]:
+    """A validator: the file loads (weights only) as a state dict with exactly ``name``'s keys."""
+
+    def validate(path: Path) -> None:
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as e:  # torch.load raises many types for a damaged file
+            raise ValueError(f"it does not load as a torch file ({type(e).__name__}: {e})") from e
+        if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+            raise ValueError(f"it loads as {type(state).__name__}, not as a state dict (names -> tensors)")
+        expected = torchvision_keys(name)
+        missing, unexpected = sorted(expected - set(state)), sorted(set(state) - expected)
+        if missing or unexpected:
+            raise ValueError(
+                f"its keys do not fit torchvision's {name}: {len(missing)} missing (e.g. {missing[:3]}), "
+                f"{len(unexpected)} unexpected (e.g. {unexpected[:3]})"
+            )
+
+    return validate
+
+
+def check_hf_snapshot(directory: Path) -> None:
+    """A sequence-classification snapshot: config.json with a model type, a tokenizer, and a
+    weight file that loads with a classification head."""
+    try:
+        config = json.loads((directory / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise ValueError(f"config.json is missing or not JSON ({type(e).__name__}: {e})") from e
+    if not isinstance(config, dict) or "model_type" not in config:
+        raise ValueError("config.json names no model_type")
+    if not (directory / "tokenizer.json").is_file() and not all(
+        (directory / f).is_file() for f in ("vocab.json", "merges.txt")
+    ):
+        raise ValueError("no tokenizer files (tokenizer.json, or vocab.json and merges.txt)")
+    present = [directory / f for f in HF_WEIGHT_FILES if (directory / f).is_file()]
+    if not present:
+        raise ValueError(f"no weight file (one of {list(HF_WEIGHT_FILES)})")
+    try:
+        if present[0].suffix == ".safetensors":
+            from safetensors import safe_open
+
+            with safe_open(present[0], framework="pt") as f:
+                keys = list(f.keys())
+        else:
+            keys = list(torch.load(present[0], map_location="cpu", weights_only=True))
+    except Exception as e:  # as above: any failure to load means a damaged file
+        raise ValueError(f"{present[0].name} does not load ({type(e).__name__}: {e})") from e
+    if not any(key.startswith("classifier.") for key in keys):
+        raise ValueError(f"{present[0].name} has no classifier.* weights (not a sequence classifier)")
+
+
+def _snapshot_files(directory: Path) -> dict[str, str]:
+    return {
+        path.relative_to(directory).as_posix(): sha256_file(path)
+        for path in sorted(directory.rglob("*"))
+        if path.is_file() and path.name != MANIFEST and HF_METADATA not in path.relative_to(directory).parts
+    }
 
 
 def download_weights(
     name: str,
     resources: str | Path,
     *,
-    progress: bool = True,
     url: str | None = None,
     sha256_prefix: str | None = None,
     retries: int = 3,
+    timeout: float = 30,
+    deadline: float = 1800,
+    backoff: float = 1.0,
 ) -> Path:
-    """Download ``name``'s weights unless present and return where they are.
+    """Download ``name``'s weights unless recorded as downloaded; returns where they are.
 
     torchvision models go to TORCH_HOME/hub/checkpoints (TORCH_HOME = resources/torch), the file
     torchvision itself would look for, checked against the sha256 prefix in its name (or
-    ``sha256_prefix``); the write is atomic. ``url`` replaces the source: a file URL for
-    torchvision weights (e.g. a mirror), a hub endpoint for Hugging Face models.
+    ``sha256_prefix``) and against torchvision's architecture. A file there without a recorded
+    checksum (fetched by torchvision or an older version of this code) is checked the same
+    way and kept. ``url`` replaces the source: a file URL for torchvision weights (e.g. a
+    mirror), a hub endpoint for Hugging Face models. Files that fail a check are removed.
     """
     if name in PAPER_WEIGHTS:
         dest = weights_path(name, resources)
-        if dest.exists():
+        manifest = weights_manifest(name, resources)
+        recorded = read_manifest(manifest).get(dest.name)
+        if recorded and dest.exists():
+            verify_file(dest, recorded, source=f"recorded in {manifest}", remove=True)
             return dest
-        dest.parent.mkdir(parents=True, exist_ok=True)
         prefix = sha256_prefix or HASH_IN_NAME.search(dest.name).group(1)
-        source = url or PAPER_WEIGHTS[name].url
-        for attempt in range(1, retries + 1):
+        validate = check_state_dict(name)
+        if dest.exists():
+            digest = verify_file(dest, prefix, source="the sha256 prefix in its file name", remove=True)
             try:
-                torch.hub.download_url_to_file(source, str(dest), hash_prefix=prefix, progress=progress)
-                return dest
-            except OSError:  # network errors (URLError, HTTPError); a hash mismatch is not retried
-                if attempt == retries:
-                    raise
-                time.sleep(2**attempt)
+                validate(dest)
+            except ValueError as e:
+                dest.unlink()
+                raise DownloadError(f"{dest}: not valid {name} weights: {e}; removed it, rerun to fetch it") from e
+        else:
+            source = url or PAPER_WEIGHTS[name].url
+            digest = fetch(source, dest, sha256=recorded or prefix, validate=validate, retries=retries,
+                           timeout=timeout, deadline=deadline, backoff=backoff)
+        write_manifest(manifest, {dest.name: digest})
+        return dest
     if name == "roberta":
+        dest = hf_model_dir(resources, ROBERTA_DIR)
+        manifest = weights_manifest(name, resources)
+        if manifest.is_file():
+            try:
+                verify_manifest(manifest, remove=True)
+            except ChecksumError:
+                manifest.unlink()  # the next run takes a fresh snapshot, which fetches what is missing
+                raise
+            return dest
         from huggingface_hub import snapshot_download
 
-        dest = hf_model_dir(resources, ROBERTA_DIR)
-        snapshot_download(ROBERTA_REPO, local_dir=dest, allow_patterns=HF_PATTERNS, endpoint=url)
+        where = f"Hugging Face repo {ROBERTA_REPO} (endpoint {url or 'https://huggingface.co'})"
+        try:
+            snapshot_download(ROBERTA_REPO, local_dir=dest, allow_patterns=HF_PATTERNS, endpoint=url)
+        except Exception as e:  # huggingface_hub and its HTTP client raise many types
+            raise DownloadError(f"{where}: download into {dest} failed ({type(e).__name__}: {e})") from e
+        try:
+            check_hf_snapshot(dest)
+        except ValueError as e:
+            raise DownloadError(f"{where}: the snapshot in {dest} is not a usable model: {e}") from e
+        write_manifest(manifest, _snapshot_files(dest))
         return dest
     raise ValueError(f"no weights to download for {name!r}; downloadable: {list(DOWNLOADABLE)}")

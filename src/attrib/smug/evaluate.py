@@ -138,3 +138,16 @@ def gini_index(maps: torch.Tensor, valid: torch.Tensor | None = None) -> torch.T
     weights = (count[:, None] - rank + 0.5) / count[:, None]
     gini = 1 - 2 * (ordered / torch.where(total > 0, total, 1)[:, None] * weights * (rank <= count[:, None])).sum(1)
     return torch.where(total > 0, gini, torch.nan).float()
+
+
+def magnitude_maps(compared: dict[str, dict], saved: dict, n: int, text: bool) -> dict[str, torch.Tensor]:
+    """The |map| of every method scored beside SMUG, by name: each compared method's stored
+    attribution (images: its pixel magnitude (N, H, W); text: |features| (N, L)), then SMUG's
+    ``smug_base`` and ``smug`` maps from the SMUG job's ``saved`` output, first ``n`` inputs."""
+    maps = {}
+    for name, attribution in compared.items():
+        maps[name] = attribution["features" if text else "magnitude"][:n].float().abs()
+    for name, key in (("smug_base", "base"), ("smug", "smug")):
+        values = saved[key][:n].float().abs()
+        maps[name] = values.flatten(1, 2) if text else values
+    return maps

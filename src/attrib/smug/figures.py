@@ -117,3 +117,17 @@ def smug_examples_figure(blocks: list[dict]) -> plt.Figure:
             ax.set_title(block["labels"][r], fontsize=6, loc="left")
         subfig.subplots_adjust(hspace=1.2, bottom=0.08)
     return fig
+
+
+def example_rows(dataset: str, model: str, columns: dict) -> pd.DataFrame:
+    """The example maps as a tidy table, one row per (input, method, position): what the
+    examples figure draws, from (N, P) tensors per method (images flattened row-major)."""
+    parts = []
+    for method, values in columns.items():
+        flat = values.flatten(1).double().numpy()
+        n, positions = flat.shape
+        parts.append(pd.DataFrame({
+            "dataset": dataset, "model": model, "input": np.repeat(np.arange(n), positions), "method": method,
+            "position": np.tile(np.arange(positions), n), "value": flat.reshape(-1),
+        }))
+    return pd.concat(parts, ignore_index=True)
