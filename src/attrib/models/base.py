@@ -7,6 +7,7 @@ attributions, MuS, ablations and LIME never touch pixels, embeddings or tokens t
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import torch
@@ -67,9 +68,13 @@ class FeatureClassifier(nn.Module):
 
 def require_feature_classifier(model, what: str) -> None:
     """Fail with how to wrap a plain torch network: every method here removes features
-    through ``model(x, keep=α, removal=...)``, which only a ``FeatureClassifier`` has."""
-    if isinstance(model, FeatureClassifier):
-        return
+    through ``model(x, keep=α, removal=...)``, the interface of a ``FeatureClassifier`` (or of
+    any model that takes ``keep``)."""
+    try:
+        if "keep" in inspect.signature(model.forward).parameters:
+            return
+    except (AttributeError, TypeError, ValueError):  # no forward, or one without a signature
+        pass
     raise TypeError(
         f"{what} needs an attrib FeatureClassifier, called as model(x, keep=α, removal=...), not a plain "
         f"{type(model).__name__}. Wrap an image network (inputs in [0, 1], normalised inside, features the "
