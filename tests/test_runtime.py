@@ -1,5 +1,7 @@
-"""attrib.runtime: the test-only memory switch that the SLURM test uses to force a retry."""
+"""attrib.runtime: the test-only memory switch that the SLURM test uses to force a retry, progress
+in job logs, the device each job logs."""
 
+import logging
 import sys
 from pathlib import Path
 from types import SimpleNamespace
@@ -30,6 +32,47 @@ def test_enough_memory_other_rules_and_unset_switch_pass(monkeypatch):
 def test_outside_a_rule_script_nothing_happens(monkeypatch):
     monkeypatch.delattr(sys.modules["__main__"], "snakemake", raising=False)
     fail_if_memory_below_test_minimum()
+
+
+def test_progress_in_a_log_is_one_line_per_interval_not_a_redrawn_bar(caplog, capsys):
+    from attrib.runtime import progress_bar
+
+    caplog.set_level(logging.INFO, logger="attrib")
+    bar = progress_bar(range(3), desc="chunks", interval=0)  # stderr is captured here: not a terminal
+    for _ in bar:
+        bar.set_postfix(loss="0.5")
+    lines = [r.getMessage() for r in caplog.records]
+    assert [line.split(" after ")[0] for line in lines] == ["chunks: 1/3", "chunks: 2/3", "chunks: 3/3"]
+    assert "about" in lines[0] and lines[-1].endswith("loss=0.5")
+    assert "\r" not in capsys.readouterr().err
+    caplog.clear()
+    assert list(progress_bar(range(3), desc="quick", interval=60)) == [0, 1, 2]
+    assert caplog.records == []  # a loop shorter than the interval writes nothing
+
+
+def test_progress_on_a_terminal_is_tqdm(monkeypatch):
+    from tqdm.auto import tqdm
+
+    from attrib.runtime import progress_bar
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    assert isinstance(progress_bar(range(2), desc="x"), tqdm)
+
+
+def test_the_device_and_why_are_logged(caplog, monkeypatch):
+    import torch
+
+    from attrib.runtime import resolve_device
+
+    caplog.set_level(logging.INFO, logger="attrib")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert resolve_device("auto") == torch.device("cpu")
+    assert resolve_device("cpu") == torch.device("cpu")
+    messages = [r.getMessage() for r in caplog.records]
+    assert messages[0].startswith("device cpu (") and messages[0].endswith("auto: no CUDA device is visible")
+    assert messages[1].endswith("config device: cpu")
+    with pytest.raises(RuntimeError, match="no CUDA device is visible"):
+        resolve_device("cuda")
 
 
 def test_job_overhead_reads_benchmarks_and_the_logged_phases(tmp_path):

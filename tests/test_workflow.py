@@ -92,7 +92,8 @@ def test_tiny_end_to_end_run_and_report(tmp_path):
     for name in ("training.csv", "test_accuracy.csv", "e2_certified_accuracy.csv", "missingness_orders.csv",
                  "missingness_removal_modes.csv", "missingness_classes.csv", "missingness_top_classes.csv",
                  "missingness_topk.csv", "missingness_topk_summary.csv", "missingness_text.csv",
-                 "attribution_examples_digits.csv", "attribution_examples_tweets.csv", "diffid.csv",
+                 "attribution_examples_digits-resnet.csv", "attribution_examples_digits-vit.csv",
+                 "attribution_examples_tweets-bert.csv", "summary.csv", "diffid.csv",
                  "diffid_auc.csv", "ground_truth.csv", "e1_samples.csv", "e1_attack_samples.csv", "e1_stability.csv",
                  "e1_stability_grid.csv", "e3_sparsity.csv", "masked_accuracy.csv", "smug_solver.csv",
                  "smug_scores.csv", "smug_summary.csv", "smug_examples.csv", "diffid_recalibration.csv",
@@ -100,13 +101,15 @@ def test_tiny_end_to_end_run_and_report(tmp_path):
         assert (results / "tables" / name).stat().st_size > 0, name
     for name in ("training_curves.png", "e2_certified_accuracy.png", "missingness_orders.png",
                  "missingness_removal_modes.png", "missingness_classes.png", "missingness_topk.png", "missingness_text.png",
-                 "attribution_examples_digits.png", "attribution_examples_tweets.png", "faithfulness.png",
+                 "attribution_examples_digits-resnet.png", "attribution_examples_digits-vit.png",
+                 "attribution_examples_tweets-bert.png", "faithfulness.png",
                  "deletion_insertion.png", "e1_stability.png", "e1_stability_grid.png", "e3_sparsity.png",
                  "masked_accuracy.png", "smug_examples.png", "smug_saliency.png", "smug_solver_time.png"):
         assert (results / "figures" / name).stat().st_size > 1000, name
     report = snakemake("--configfile", "tiny.yaml", "--report", "results/report.html", cwd=tmp_path)
     assert report.returncode == 0, report.stdout + report.stderr
     assert (results / "report.html").stat().st_size > 10000
+    assert "Headline numbers of each system" in (results / "report.html").read_text()  # the front page
     # a second run has nothing to do: the outputs are complete and deterministic inputs unchanged
     again = snakemake("-n", "--cores", "2", "--configfile", "tiny.yaml", cwd=tmp_path)
     assert "Nothing to be done" in again.stdout + again.stderr

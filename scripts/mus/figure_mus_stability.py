@@ -3,7 +3,7 @@ Fails if the pipeline's own outputs contradict the certificate."""
 
 import pandas as pd
 
-from attrib.figures import save
+from attrib.figures import dataset_meta, save
 from attrib.mus.figures import attack_curves, certified_stability_curves, e1_grid_figure, e1_main_curves, e1_main_figure, e3_figure, masked_accuracy, masked_accuracy_figure, soundness_violations, sparsity_summary
 from attrib.runtime import setup
 
@@ -33,5 +33,7 @@ summary.to_csv(out.e3, index=False)
 save(e3_figure(summary), out.e3_figure)
 
 accuracy = masked_accuracy(e1)
+meta = dataset_meta(sm.input.metas)
+accuracy["num_classes"] = accuracy["dataset"].map(lambda d: meta[d]["num_classes"])
 accuracy.to_csv(out.masked_accuracy, index=False)
 save(masked_accuracy_figure(accuracy), out.masked_accuracy_figure)

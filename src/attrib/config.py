@@ -9,6 +9,7 @@ with a YAML loader that refuses duplicated keys, which plain YAML loading resolv
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 
 import jsonschema
@@ -35,7 +36,6 @@ from attrib.catalogue import (
     with_defaults,
 )
 
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
 EXPERIMENTS = ("attribution", "mus", "missingness", "smug")
 
 
@@ -133,8 +133,13 @@ def check_config_files(paths) -> None:
         raise ConfigError("\n".join(problems))
 
 
-def load_schema(path: str | Path = SCHEMA_PATH) -> dict:
-    return load_yaml_strict(path)
+def load_schema(path: str | Path | None = None) -> dict:
+    """The config schema; by default the one shipped inside the package (package data
+    ``attrib/config.schema.yaml``), so validation works in an installed package as in a checkout."""
+    if path is not None:
+        return load_yaml_strict(path)
+    with resources.as_file(resources.files("attrib") / "config.schema.yaml") as packaged:
+        return load_yaml_strict(packaged)
 
 
 # --- the schema -----------------------------------------------------------------------------------

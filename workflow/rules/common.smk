@@ -29,10 +29,7 @@ from attrib.config import (
 
 check_config_files(workflow.configfiles)
 
-validate_config(
-    config,
-    load_schema(Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml"),
-)
+validate_config(config, load_schema())
 
 RESULTS = "results"
 RESOURCES = config["resources_dir"]
@@ -113,6 +110,11 @@ def data_files(dataset):
         f"{RESULTS}/data/{dataset}/{name}"
         for name in ("meta.json", "train.pt", "val.pt", "test.pt")
     ]
+
+
+def metas(datasets):
+    """The meta.json of each dataset once (figures read class counts and sizes there)."""
+    return [f"{RESULTS}/data/{ds}/meta.json" for ds in dict.fromkeys(datasets)]
 
 
 def weights_flag(model):

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 
 from attrib.features import upsample_keep
 from attrib.models.base import chunked_logits, class_targets
+from attrib.runtime import progress_bar
 
 
 @dataclass
@@ -103,8 +104,8 @@ class AttributionMethod:
 
     def _attribute_chunks(self, inputs, target, opts) -> Attribution:
         size = self._inputs_per_chunk(opts)
-        parts = [self._attribute(inputs[a:a + size], target[a:a + size], opts)
-                 for a in range(0, inputs.shape[0], size)]
+        chunks = progress_bar(range(0, inputs.shape[0], size), desc=f"{type(self).__name__}, {size} inputs per chunk")
+        parts = [self._attribute(inputs[a:a + size], target[a:a + size], opts) for a in chunks]
         pixel_map = None if parts[0].map is None else torch.cat([part.map for part in parts])
         features = torch.cat([part.features for part in parts])
         return Attribution(pixel_map, features * self.model.feature_mask(inputs).to(features))

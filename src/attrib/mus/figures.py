@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from attrib.figures import _panels, plt
+from attrib.figures import (SMALL_N, _panels, chance_line, first_value, format_lambda, lambda_axis, lambda_colour,
+                            method_colour, method_label, plot_curve, plt, show_n)
 from attrib.mus.smoothing import certified_accuracy_at
 
 CURVE_POINTS = 101
@@ -39,7 +40,7 @@ def _direction_curves(table: pd.DataFrame, consistent: str, radii: tuple[str, st
     ``direction``), as the MuS paper's panels: each property with its own radius."""
     p = table["num_features"].to_numpy()
     ok = table[consistent].to_numpy(bool)
-    return pd.concat([pd.DataFrame({**labels, "direction": direction, "samples": len(table), "radius_over_p": grid,
+    return pd.concat([pd.DataFrame({**labels, "direction": direction, "n": len(table), "radius_over_p": grid,
                                     "fraction": _fraction_stable(ok, table[radius].to_numpy(float), p, grid)})
                       for direction, radius in zip(DIRECTIONS, radii)], ignore_index=True)
 
@@ -129,12 +130,6 @@ def soundness_violations(attack: pd.DataFrame, curves: pd.DataFrame) -> list[str
     return problems
 
 
-def _lambda_colours(lambdas):
-    cmap = plt.get_cmap("viridis")
-    lambdas = sorted(lambdas, reverse=True)
-    return {lam: cmap(i / max(len(lambdas) - 1, 1)) for i, lam in enumerate(lambdas)}
-
-
 def e1_main_figure(curves: pd.DataFrame) -> plt.Figure:
     """The MuS paper's four E1 panels per model (from :func:`e1_main_curves`, without μ): rows
     certified and empirical, columns consistent-and-incrementally and consistent-and-
@@ -142,8 +137,7 @@ def e1_main_figure(curves: pd.DataFrame) -> plt.Figure:
     soft attack)."""
     curves = curves[~curves["with_mu"].astype(bool)]
     groups = list(curves.groupby(["dataset", "model"], sort=False))
-    fig, axes = plt.subplots(2 * len(groups), 2, figsize=(9, 6.4 * len(groups)), squeeze=False, sharey=True)
-    colours = _lambda_colours(curves["lambda"].unique())
+    fig, axes = plt.subplots(2 * len(groups), 2, figsize=(9, 6.6 * len(groups)), squeeze=False, sharey=True)
     for i, ((dataset, model), table) in enumerate(groups):
         method, fraction = table["method"].iloc[0], table["top_fraction"].iloc[0]
         for row, kind in enumerate(("certified", "empirical")):
@@ -152,15 +146,18 @@ def e1_main_figure(curves: pd.DataFrame) -> plt.Figure:
                 ax = axes[2 * i + row, col]
                 lines = part[part["direction"] == direction]
                 for (lam, mode), line in lines.groupby(["lambda", "mode"], sort=True):
-                    ax.plot(line["radius_over_p"], line["fraction"], "-" if mode == "voting" else ":",
-                            color=colours[lam], label=f"λ={lam:g}" + ("" if mode == "voting" else " (soft)"))
-                about = "" if lines.empty else f", q={int(lines['q'].iloc[0])}, {int(lines['samples'].max())} samples"
-                ax.set_title(f"{dataset} / {model}, {method} top-{fraction:g}\n{kind} consistent and "
+                    soft = mode != "voting"
+                    plot_curve(ax, line["radius_over_p"], line["fraction"], int(line["n"].iloc[0]),
+                               style=":" if soft else "-", color=lambda_colour(lam),
+                               label=f"λ = {format_lambda(lam)}" + (" (soft)" if soft else ""))
+                about = "" if lines.empty else f", q = {int(lines['q'].iloc[0])}"
+                ax.set_title(f"{dataset} / {model}, {method_label(method)} top-{fraction:g}\n{kind} consistent and "
                              f"{direction[:3]}. stable{about}", fontsize=8)
-                ax.set(xlabel="radius r / p", ylim=(0, 1))
+                ax.set(xlabel="radius r / p", ylim=(0, 1.02))
                 if col == 0:
                     ax.set_ylabel("fraction of samples")
                 if not lines.empty:
+                    show_n(ax, lines["n"], extra=" per λ")
                     ax.legend(fontsize=6)
     fig.tight_layout()
     return fig
@@ -171,22 +168,33 @@ def e1_grid_figure(curves: pd.DataFrame) -> plt.Figure:
     per λ, solid without μ, dotted with μ = α."""
     rows = list(curves.groupby(["dataset", "model", "method", "direction"], sort=False))
     fractions = sorted(curves["top_fraction"].unique())
-    colours = _lambda_colours(curves["lambda"].unique())
-    fig, axes = plt.subplots(len(rows), len(fractions), figsize=(3.0 * len(fractions), 2.4 * len(rows)),
+    fig, axes = plt.subplots(len(rows), len(fractions), figsize=(3.2 * len(fractions), 2.6 * len(rows)),
                              squeeze=False, sharey=True)
     for i, ((dataset, model, method, direction), table) in enumerate(rows):
         for jf, fraction in enumerate(fractions):
             ax = axes[i, jf]
-            for (lam, variant), line in table[table["top_fraction"] == fraction].groupby(["lambda", "variant"]):
-                ax.plot(line["radius_over_p"], line["fraction"], "-" if variant == "no_mu" else ":",
-                        color=colours[lam], label=f"λ={lam:g}" if variant == "no_mu" else None)
-            ax.set_title(f"{model} / {method} / top-{fraction:g}: {direction[:3]}.", fontsize=8)
-            ax.set_ylim(0, 1)
+            part = table[table["top_fraction"] == fraction]
+            for (lam, variant), line in part.groupby(["lambda", "variant"]):
+                plot_curve(ax, line["radius_over_p"], line["fraction"], int(line["n"].iloc[0]),
+                           style="-" if variant == "no_mu" else ":", color=lambda_colour(lam),
+                           label=f"λ = {format_lambda(lam)}" if variant == "no_mu" else None)
+            ax.set_title(f"{dataset} / {model} / {method_label(method)} / top-{fraction:g}: {direction[:3]}.",
+                         fontsize=8)
+            ax.set_ylim(0, 1.02)
+            show_n(ax, part["n"], extra=" per λ")
+            if jf == 0:
+                ax.set_ylabel("certified consistent\nand stable")
             if i == len(rows) - 1:
-                ax.set_xlabel("r / p")
-    axes[0, 0].legend(fontsize=6)
+                ax.set_xlabel("radius r / p")
+    axes[0, 0].legend(fontsize=6, title="solid / ●: μ = 0, dotted / +: μ = α", title_fontsize=6, loc="center right")
     fig.tight_layout()
     return fig
+
+
+def _dodge(i: int, count: int) -> float:
+    """A factor that moves the i-th of ``count`` point series sideways on a log λ axis, so that
+    equal values of few samples do not hide each other."""
+    return 2 ** ((i - (count - 1) / 2) * 0.08)
 
 
 def sparsity_summary(e3: pd.DataFrame) -> pd.DataFrame:
@@ -201,13 +209,19 @@ def e3_figure(summary: pd.DataFrame) -> plt.Figure:
     groups = list(summary.groupby(["dataset", "model"], sort=False))
     fig, axes = _panels(len(groups))
     for ax, ((dataset, model), table) in zip(axes, groups):
-        for i, (method, lines) in enumerate(table.groupby("method", sort=True)):
+        methods = list(table.groupby("method", sort=True))
+        for i, (method, lines) in enumerate(methods):
             for with_mu, line in lines.groupby("with_mu"):
-                ax.plot(line["lambda"], line["mean_k_over_p"], "--" if with_mu else "-", marker="o", color=f"C{i}",
-                        label=method if not with_mu else None)
-        ax.set(title=f"{dataset} / {model}", xlabel="λ", ylabel="mean k / p (certified top-k)", xscale="log",
+                few = line["samples"].min() < SMALL_N
+                plot_curve(ax, line["lambda"] * (_dodge(i, len(methods)) if few else 1), line["mean_k_over_p"],
+                           line["samples"].min(), steps=False,
+                           style="--" if with_mu else "-", marker="o" if not with_mu else "s",
+                           color=method_colour(method), label=method_label(method) if not with_mu else None)
+        lambda_axis(ax, table["lambda"])
+        ax.set(title=f"{dataset} / {model}: E3 sparsity", ylabel="mean k / p of the certified top-k",
                ylim=(0, 1.05))
-        ax.legend(fontsize=7, title="solid: μ=0, dashed: μ=α", title_fontsize=7)
+        show_n(ax, table["samples"], extra=" per point")
+        ax.legend(fontsize=7, title="solid / ●: μ = 0, dashed / ■: μ = α", title_fontsize=7)
     fig.tight_layout()
     return fig
 
@@ -217,27 +231,38 @@ def masked_accuracy(e1: pd.DataFrame) -> pd.DataFrame:
     table = e1.assign(correct_masked=e1["pred_a_0"] == e1["label"], correct_full=e1["pred_1_0"] == e1["label"])
     keys = ["dataset", "model", "method", "top_fraction", "lambda"]
     return table.groupby(keys, sort=True).agg(masked_accuracy=("correct_masked", "mean"),
-                                              full_accuracy=("correct_full", "mean")).reset_index()
+                                              full_accuracy=("correct_full", "mean"),
+                                              samples=("correct_full", "size")).reset_index()
 
 
 def masked_accuracy_figure(table: pd.DataFrame) -> plt.Figure:
-    """Masked accuracy vs λ per method; rows top-f, columns model; grey: f(x) unmasked."""
+    """Masked accuracy vs λ per method; rows top-f, columns model; grey: f(x) unmasked; the
+    chance level where the table has ``num_classes``."""
     models = list(table.groupby(["dataset", "model"], sort=False).groups)
     fractions = sorted(table["top_fraction"].unique())
-    fig, axes = plt.subplots(len(fractions), len(models), figsize=(3.6 * len(models), 2.5 * len(fractions)),
+    fig, axes = plt.subplots(len(fractions), len(models), figsize=(3.8 * len(models), 2.7 * len(fractions)),
                              squeeze=False, sharey=True)
     for jm, (dataset, model) in enumerate(models):
         for i, fraction in enumerate(fractions):
             ax = axes[i, jm]
             part = table[(table["dataset"] == dataset) & (table["model"] == model) & (table["top_fraction"] == fraction)]
-            for k, (method, line) in enumerate(part.groupby("method", sort=True)):
-                ax.plot(line["lambda"], line["masked_accuracy"], marker="o", color=f"C{k}", label=method)
+            few = part["samples"].min() < SMALL_N
+            lines = list(part.groupby("method", sort=True))
+            for k, (method, line) in enumerate(lines):
+                ax.plot(line["lambda"] * (_dodge(k, len(lines)) if few else 1), line["masked_accuracy"], marker="o",
+                        ls="none" if few else "-", color=method_colour(method), label=method_label(method))
             full = part.groupby("lambda")["full_accuracy"].first()
-            ax.plot(full.index, full.to_numpy(), color="grey", ls=":", label="f(x)")
-            ax.set(xscale="log", ylim=(0, 1), title=f"{model} / top-{fraction:g}")
+            ax.plot(full.index, full.to_numpy(), color="grey", ls="none" if few else ":", marker="x" if few else None,
+                    label="f(x), whole input")
+            chance_line(ax, first_value(part, "num_classes"))
+            lambda_axis(ax, part["lambda"])
+            ax.set(ylim=(0, 1.02), title=f"{dataset} / {model} / top-{fraction:g}")
             ax.title.set_fontsize(8)
-            if i == len(fractions) - 1:
-                ax.set_xlabel("λ")
+            show_n(ax, part["samples"], extra=" per λ")
+            if jm == 0:
+                ax.set_ylabel("accuracy of f(x ⊙ α)")
+            if i != len(fractions) - 1:
+                ax.set_xlabel("")
     axes[0, 0].legend(fontsize=6)
     fig.tight_layout()
     return fig
@@ -255,7 +280,8 @@ def certified_accuracy_curve(samples: pd.DataFrame, points: int = 101) -> pd.Dat
         curve["radius_over_p"] = curve["radius"] / int(table["num_features"].iloc[0])
         clean = table.groupby("lambda")["correct"].mean()
         retained = clean / clean.get(1.0, np.nan)
-        curve = curve.join(pd.DataFrame({"clean_accuracy": clean, "clean_accuracy_retained": retained}), on="lambda")
+        curve = curve.join(pd.DataFrame({"clean_accuracy": clean, "clean_accuracy_retained": retained,
+                                         "samples": table.groupby("lambda").size()}), on="lambda")
         curve.insert(0, "model", model)
         curve.insert(0, "dataset", dataset)
         parts.append(curve)
@@ -263,31 +289,35 @@ def certified_accuracy_curve(samples: pd.DataFrame, points: int = 101) -> pd.Dat
 
 
 def certified_accuracy_figure(curve: pd.DataFrame) -> plt.Figure:
-    """One row per dataset: a panel per model (certified accuracy vs r/p, a curve per λ), then
-    the clean accuracy each model keeps relative to λ = 1, against λ (one line per model)."""
+    """One row per dataset: a panel per model (certified accuracy vs r/p, a curve per λ, the
+    chance level where the table has ``num_classes``), then the clean accuracy each model keeps
+    relative to λ = 1, against λ (one line per model)."""
     datasets = list(dict.fromkeys(curve["dataset"]))
     columns = max(curve[curve["dataset"] == d]["model"].nunique() for d in datasets) + 1
-    fig, axes = plt.subplots(len(datasets), columns, figsize=(4.0 * columns, 3.2 * len(datasets)), squeeze=False)
+    fig, axes = plt.subplots(len(datasets), columns, figsize=(4.2 * columns, 3.4 * len(datasets)), squeeze=False)
     for row, dataset in zip(axes, datasets):
         part = curve[curve["dataset"] == dataset]
         models = list(part.groupby("model", sort=False))
         for ax, (model, table) in zip(row, models):
-            for lam, line in table.groupby("lambda", sort=True):
-                label = f"λ={lam:g} (clean {line['clean_accuracy'].iloc[0]:.2f})"
-                ax.plot(line["radius_over_p"], line["certified_accuracy"], label=label)
-            ax.set(title=f"{dataset} / {model}", xlabel="certified radius r / p", ylabel="certified accuracy",
-                   ylim=(0, 1))
-            ax.legend(fontsize=7)
+            for lam, line in sorted(table.groupby("lambda"), key=lambda item: -item[0]):
+                label = f"λ = {format_lambda(lam)} (clean {line['clean_accuracy'].iloc[0]:.2f})"
+                plot_curve(ax, line["radius_over_p"], line["certified_accuracy"], line["samples"].iloc[0],
+                           color=lambda_colour(lam), label=label)
+            chance_line(ax, first_value(table, "num_classes"))
+            ax.set(title=f"{dataset} / {model}: E2 certified accuracy", xlabel="certified radius r / p",
+                   ylabel="certified accuracy", ylim=(0, 1.02))
+            show_n(ax, table["samples"], extra=" per λ")
+            ax.legend(fontsize=7, loc="upper right")
         ax = row[-1]
-        for model, table in models:
+        for i, (model, table) in enumerate(models):
             clean = table.groupby("lambda")["clean_accuracy_retained"].first()
-            ax.plot(clean.index, clean.to_numpy(), marker="o", label=model)
-        lams = sorted(part["lambda"].unique())
-        ax.set(title=f"{dataset}: clean accuracy kept", xlabel="λ", xscale="log",
-               ylabel="clean acc. / clean acc. at λ = 1", ylim=(0, 1.05))
-        ax.set_xticks(lams, [f"{lam:g}" for lam in lams])
-        ax.minorticks_off()
-        ax.legend(fontsize=7)
+            ax.plot(clean.index, clean.to_numpy(), marker="os^Dv"[i % 5], color="0.15", ls=("-", "--", ":", "-.")[i % 4],
+                    label=model)
+        lambda_axis(ax, part["lambda"])
+        ax.axhline(1, color="grey", lw=0.8)
+        ax.set(title=f"{dataset}: clean accuracy kept", ylabel="clean acc. / clean acc. at λ = 1", ylim=(0, 1.1))
+        show_n(ax, part["samples"], extra=" per λ")
+        ax.legend(fontsize=7, loc="lower left")
         for ax in row[len(models):-1]:
             ax.axis("off")
     fig.tight_layout()

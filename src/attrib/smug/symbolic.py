@@ -31,9 +31,9 @@ import torch
 import torch.nn.functional as F
 from scipy.optimize import Bounds, LinearConstraint, milp
 from torch import nn
-from tqdm.auto import tqdm
 
 from attrib.catalogue import SMUG_BACKENDS, SMUG_DEFAULTS
+from attrib.runtime import progress_bar
 
 NEURON_SCORES = ("intgrad", "gradient", "activation")
 
@@ -476,8 +476,7 @@ def explain_encoding(enc: Encoding, layer: FirstLayer, z: torch.Tensor, *, solve
     if not solve_masks:
         return SmugResult(base, torch.ones_like(base), scale_to_percentile(base), pd.DataFrame())
     rows, first_masks, all_masks = [], [], []
-    bar = tqdm(enumerate(enc.programs), total=len(enc.programs), desc=f"SMUG ({backend})", disable=not progress,
-               mininterval=5)
+    bar = progress_bar(enumerate(enc.programs), total=len(enc.programs), desc=f"SMUG ({backend})", disable=not progress)
     for i, program in bar:
         solutions = solve(program, backend, timeout_s=o["timeout_s"], num_solutions=o["num_solutions"],
                           margin=o["margin"])
