@@ -6,34 +6,37 @@ CORES ?= all
 # The default pipeline and the tests never touch the Hugging Face hub.
 export HF_HUB_OFFLINE := 1
 
-.PHONY: run test report bench lint dry-run-paper clean
+.PHONY: help run test report bench lint dry-run-paper clean
+
+help:  ## this list
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
 
 $(BIN)/snakemake: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.14.1 torchvision==0.29.1
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,workflow]'
 	touch $@
 
-run: $(BIN)/snakemake
-	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/snakemake --cores $(CORES) --workflow-profile workflow/profiles/default
+run: $(BIN)/snakemake  ## create .venv, run the default pipeline and write results/report.html
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/snakemake --cores $(CORES)
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/snakemake --report results/report.html
 
-report: $(BIN)/snakemake
+report: $(BIN)/snakemake  ## the HTML report of what results/ holds
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/snakemake --report results/report.html
 
-test: $(BIN)/snakemake
+test: $(BIN)/snakemake  ## create .venv and run the test suite
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest -q
 
-bench: $(BIN)/snakemake
+bench: $(BIN)/snakemake  ## speed of the batched code against its anchors (benchmarks/)
 	for script in benchmarks/bench_*.py; do echo "## $$script"; PYTHONPATH=src $(BIN)/python $$script || exit 1; done
 
-lint: $(BIN)/snakemake
+lint: $(BIN)/snakemake  ## snakemake --lint and snakefmt --check
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/snakemake --lint
 	$(BIN)/snakefmt --check Snakefile workflow/rules
 
-dry-run-paper: $(BIN)/snakemake
+dry-run-paper: $(BIN)/snakemake  ## the paper-scale DAG, without running it
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/snakemake -n --configfile workflow/configs/paper.yaml
 
-clean:
+clean:  ## remove results/ and .snakemake/
 	rm -rf results .snakemake

@@ -30,6 +30,8 @@ include: "workflow/rules/smug_inputs.smk"
 include: "workflow/rules/smug.smk"
 include: "workflow/rules/missingness_inputs.smk"
 include: "workflow/rules/missingness.smk"
+include: "workflow/rules/report_inputs.smk"
+include: "workflow/rules/report.smk"
 
 
 rule all:
@@ -40,3 +42,4 @@ rule all:
         missingness_targets(),
         attribution_targets(),
         smug_targets(),
+        f"{RESULTS}/tables/summary.csv",

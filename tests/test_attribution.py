@@ -125,7 +125,7 @@ def test_stored_maps_sum_channels_and_spread_feature_scores_by_hand():
     pixel[0, 0, 0, 0], pixel[0, 1, 0, 0], pixel[0, 2, 7, 7] = 1.0, -3.0, 2.0
     signed, magnitude = stored_maps(Attribution(pixel, torch.zeros(1, 16)), model, 8)
     assert signed[0, 0, 0] == -2.0 and magnitude[0, 0, 0] == 4.0 and magnitude[0, 7, 7] == 2.0
-    assert magnitude.sum() == 6.0 and signed.dtype == magnitude.dtype
+    assert magnitude.sum() == 6.0
 
     features = torch.zeros(1, 16)
     features[0, 5] = -0.5  # grid cell (1, 1): pixels 2..3 × 2..3
@@ -144,3 +144,18 @@ def test_labelled_puts_the_label_columns_first_in_order():
     table = labelled(pd.DataFrame({"value": [1, 2]}), dataset="d", model="m", lam=0.5)
     assert list(table.columns) == ["dataset", "model", "lam", "value"]
     assert table["model"].tolist() == ["m", "m"]
+
+
+def test_stored_magnitude_keeps_float32_ranks():
+    """DiffID ranks the stored magnitude's pixels: float16 would tie values 1e-4 apart near 1."""
+    from attrib.attribution.base import stored_maps
+
+    model = conv_model()
+    pixel_map = (1 + 1e-4 * torch.arange(2 * 8 * 8, dtype=torch.float32)).view(2, 1, 8, 8).expand(-1, 3, -1, -1)
+    signed, magnitude = stored_maps(Attribution(-pixel_map, torch.zeros(2, 16)), model, 8)
+    assert magnitude.dtype == torch.float32 and torch.equal(magnitude, pixel_map.abs().sum(dim=1))
+    assert magnitude.unique().numel() == 128  # every pixel its own rank
+    assert signed.dtype == torch.float16 and signed.shape == (2, 8, 8)
+    features = torch.linspace(-1, 1, 32).view(2, 16)
+    signed, magnitude = stored_maps(Attribution(None, features), model, 8)
+    assert signed is None and magnitude.dtype == torch.float32 and magnitude[0, :2, :2].eq(1.0).all()

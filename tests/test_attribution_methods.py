@@ -68,7 +68,9 @@ def test_gradshap_equals_captum_with_black_and_random_baselines():
         x, target=2).map, got.map)
 
 
-def test_feature_ablation_and_occlusion_equal_captum_and_each_other():
+def test_occlusion_equals_captum_feature_ablation_on_the_patch_grid():
+    """Patch windows at patch strides remove exactly one grid cell each: captum's Occlusion and
+    FeatureAblation with a patch feature mask compute the same, so one name serves both."""
     model, x = conv_model(), images()
     target = model(x).argmax(1)
     want = captum.attr.FeatureAblation(model).attribute(x, target=target, baselines=0.0,
@@ -77,17 +79,17 @@ def test_feature_ablation_and_occlusion_equal_captum_and_each_other():
                                                       baselines=0.0, target=target)
     assert torch.allclose(want, occluded, atol=1e-6)
     for chunk in (3, 64):
-        for name in ("feature_ablation", "occlusion"):
-            got = build_method(name, model, chunk_size=chunk).attribute(x)
-            assert torch.allclose(got.map, want, atol=1e-6)
-            # native signed score per patch: the value every pixel of the patch carries
-            assert torch.allclose(got.features, want[:, 0, ::2, ::2].flatten(1), atol=1e-6)
+        got = build_method("occlusion", model, chunk_size=chunk).attribute(x)
+        assert torch.allclose(got.map, want, atol=1e-6)
+        # native signed score per patch: the value every pixel of the patch carries
+        assert torch.allclose(got.features, want[:, 0, ::2, ::2].flatten(1), atol=1e-6)
     assert (want < 0).any() and (want > 0).any()
+    assert "feature_ablation" not in METHODS
 
 
-def test_text_feature_ablation_removes_one_token_at_a_time():
+def test_text_occlusion_removes_one_token_at_a_time():
     model = TextStub()
-    got = build_method("feature_ablation", model, chunk_size=4).attribute(TEXT_IDS, target=1)
+    got = build_method("occlusion", model, chunk_size=4).attribute(TEXT_IDS, target=1)
     ones = torch.ones(2, 6, dtype=torch.double)
     full = model(TEXT_IDS, keep=ones)[:, 1]
     for i in range(6):
@@ -224,6 +226,15 @@ def test_intgrad_path_equals_captum_riemann_middle():
         got = build_method("intgrad_path", model, n_points=4, chunk_size=chunk).attribute(x, target=1)
         assert torch.allclose(got.map, want, atol=1e-6)
 
+
+
+def test_intgrad_integration_option_is_captums_rule():
+    model, x = conv_model(), images()
+    want = build_method("intgrad_path", model, n_points=4).attribute(x, target=1).map
+    got = build_method("intgrad", model, n_steps=4, integration="riemann_middle").attribute(x, target=1).map
+    assert torch.allclose(got, want, atol=1e-6)
+    default = build_method("intgrad", model, n_steps=4).attribute(x, target=1).map  # Gauss-Legendre
+    assert not torch.allclose(default, want, atol=1e-6)
 
 def test_text_intgrad_path_equals_captum_on_the_keep_mask():
     model = TextStub()
@@ -372,7 +383,7 @@ def test_recalibration_changes_path_methods_and_options_are_checked():
 
 def test_every_method_is_registered_and_runs_on_images():
     assert set(METHODS) == {"saliency", "inputxgrad", "smoothgrad", "gradshap", "intgrad", "intgrad_path",
-                            "intgrad_sg", "intgrad_uniform", "expgrad", "occlusion", "feature_ablation",
+                            "intgrad_sg", "intgrad_uniform", "expgrad", "occlusion",
                             "lime", "kernelshap", "random", "smug_base", "smug"}
     model, x = conv_model(), images(2).detach()
     small = {"smoothgrad": {"nt_samples": 2}, "gradshap": {"n_samples": 2}, "lime": {"n_samples": 8},
@@ -382,3 +393,27 @@ def test_every_method_is_registered_and_runs_on_images():
         got = build_method(name, model, chunk_size=16, **small.get(name, {})).attribute(x)
         assert got.features.shape == (2, 16) and torch.isfinite(got.features).all(), name
         assert got.map is None or got.map.shape == x.shape, name
+
+
+def test_weighted_fit_cholesky_equals_the_pseudo_inverse_and_falls_back_when_rank_deficient():
+    from attrib.attribution.surrogate import weighted_linear_fit
+
+    gen = torch.Generator().manual_seed(0)
+    z = (torch.rand(3, 40, 6, generator=gen) < 0.5).float()
+    y = torch.rand(3, 40, generator=gen)
+    w = torch.rand(3, 40, generator=gen) + 0.1
+    features = torch.ones(3, 6, dtype=torch.bool)
+    features[2, 4:] = False  # zeroed columns: a singular Gram matrix for the third input
+    z[1, :, 3] = z[1, :, 2]  # two identical columns: rank-deficient as well
+
+    def reference(i):
+        zi = z[i].double() * features[i]
+        zc = zi - (w[i, :, None] * zi).sum(0) / w[i].sum()
+        yc = y[i].double() - (w[i] * y[i]).sum() / w[i].sum()
+        gram = zc.T @ (w[i, :, None].double() * zc)
+        return torch.linalg.pinv(gram, hermitian=True) @ (zc.T @ (w[i].double() * yc))
+
+    slopes = weighted_linear_fit(z, y, w, features, ridge=0.0)
+    for i in range(3):
+        torch.testing.assert_close(slopes[i], reference(i), rtol=1e-8, atol=1e-10)
+    assert slopes[2, 4:].eq(0).all() and torch.isclose(slopes[1, 2], slopes[1, 3])

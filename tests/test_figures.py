@@ -104,3 +104,130 @@ def test_missingness_figures_render_from_their_tables():
     assert summary.columns.tolist()[-3:] == ["unchanged_after_1", "unchanged_after_3", "unchanged_after_5"]
     assert summary["unchanged_after_5"].tolist() == [0.0, 1.0]
     assert isinstance(topk_figure(topk_curve), plt.Figure)
+
+
+def test_colours_are_fixed_per_name_and_derived_for_variants():
+    from attrib.figures import METHOD_COLOURS, lambda_colour, method_colour, method_label, removal_colour
+
+    known = {k: v for k, v in METHOD_COLOURS.items() if k != "intgrad_path"}  # intgrad_path is intgrad
+    assert len(set(known.values())) == len(known)
+    assert method_colour("intgrad_path") == method_colour("intgrad")
+    assert method_colour("expgrad_recal") not in (method_colour("expgrad"), *known.values())
+    # a name the module has never seen gets one colour, the same in every call (not hash())
+    assert method_colour("my_new_method") == method_colour("my_new_method") != method_colour("my_other_method")
+    assert removal_colour("smudge") == removal_colour("smudge")
+    assert lambda_colour(0.25) != lambda_colour(0.125) and lambda_colour(1) == lambda_colour(1.0)
+    assert [method_label(m) for m in ("intgrad", "intgrad_path", "intgrad_recal", "xyz", "xyz_recal")] == [
+        "IntGrad", "IntGrad", "IntGrad re-cal.", "xyz", "xyz re-cal."]
+
+
+def test_lambda_labels_are_plain_fractions():
+    from attrib.figures import format_lambda
+
+    assert [format_lambda(x) for x in (1, 0.5, 0.375, 0.25, 0.125, 0.0625)] == ["1", "1/2", "3/8", "1/4", "1/8", "1/16"]
+    assert format_lambda(0.123456) == "0.123456"
+
+
+def test_a_removal_mode_has_one_colour_in_every_panel():
+    """The bug this guards against: each panel cycled its own colours, so `blur` changed colour."""
+    from matplotlib.colors import to_hex
+
+    from attrib.figures import removal_colour
+    from attrib.missingness.figures import missingness_modes_figure
+
+    level = {"black": 0.2, "blur": 0.95, "noise": 0.5, "drop": 0.7}
+    panels = {"resnet": ["black", "blur"], "vit": ["noise", "drop", "blur"]}  # blur second, then third
+    curve = pd.DataFrame([
+        {"dataset": "d", "model": model, "removal": removal, "order": "random", "removed": r,
+         "fraction_removed": r / 4, "unchanged": level[removal], "images": 20, "num_classes": 10}
+        for model, removals in panels.items() for removal in removals for r in (1, 2, 3)])
+    fig = missingness_modes_figure(curve)
+    seen = 0
+    for ax in fig.axes:
+        for line in ax.get_lines():
+            y = set(map(float, line.get_ydata()))
+            if len(y) == 1 and y.pop() in level.values() and line.get_gid() != "reference":
+                removal = next(m for m, v in level.items() if v == line.get_ydata()[0])
+                assert to_hex(line.get_color()) == removal_colour(removal), removal
+                seen += 1
+    assert seen == 5
+    plt.close(fig)
+
+
+def test_blur_that_removes_nothing_is_labelled_as_such():
+    from attrib.missingness.figures import missingness_modes_figure
+
+    def notes(blur_unchanged):
+        curve = pd.DataFrame([
+            {"dataset": "d", "model": "resnet", "removal": removal, "order": "random", "removed": r,
+             "fraction_removed": r / 4, "unchanged": blur_unchanged if removal == "blur" else 0.3, "images": 20,
+             "num_classes": 10, "image_size": 32, "blur_kernel": 3, "blur_sigma": 1.43}
+            for removal in ("black", "blur") for r in (0, 2, 4)])
+        fig = missingness_modes_figure(curve)
+        texts = [t.get_text() for ax in fig.axes for t in ax.texts]
+        plt.close(fig)
+        return [t for t in texts if "blur" in t]
+
+    assert "kernel 3, σ 1.43" in notes(0.99)[0] and "99% unchanged" in notes(0.99)[0]
+    assert notes(0.5) == []
+
+
+def test_few_samples_are_points_with_their_n_and_many_a_curve():
+    import numpy as np
+
+    from attrib.mus.figures import attack_curves, e1_main_figure
+
+    def figure(n):
+        return e1_main_figure(attack_curves(pd.DataFrame({
+            "dataset": "d", "model": "m", "sample": range(n), "method": "shap", "top_fraction": 0.25,
+            "mode": "voting", "with_mu": False, "lambda": 0.25, "num_features": 8, "consistent": True,
+            "certified_consistent": True, "r_max_incremental": 3, "r_max_decremental": 3,
+            "flips_incremental": np.arange(n) % 3, "flips_decremental": 2})))
+
+    few, many = figure(4), figure(12)
+    styles = {line.get_linestyle() for line in few.axes[0].get_lines()}
+    assert styles == {"None"}
+    # one point per level of the step curve, not one per grid point
+    assert max(len(line.get_xdata()) for line in few.axes[0].get_lines()) <= 4
+    assert any("n = 4 per λ: points" in t.get_text() for t in few.axes[0].texts)
+    assert {"-", "--"} <= {line.get_linestyle() for line in many.axes[0].get_lines()}
+    assert any(t.get_text() == "n = 12 per λ" for t in many.axes[0].texts)
+    plt.close("all")
+
+
+def test_accuracy_panels_draw_the_chance_level_of_their_dataset():
+    from attrib.mus.figures import certified_accuracy_figure
+
+    curve = pd.DataFrame([
+        {"dataset": d, "model": "m", "lambda": lam, "radius": r, "radius_over_p": r / 4, "certified_accuracy": 0.5,
+         "clean_accuracy": 0.5, "clean_accuracy_retained": 1.0, "samples": 20, "num_classes": c}
+        for d, c in (("digits", 10), ("tweets", 3)) for lam in (1.0, 0.5) for r in (0, 0.5, 1)])
+    fig = certified_accuracy_figure(curve)
+    levels = [{round(float(line.get_ydata()[0]), 4) for line in ax.get_lines() if line.get_gid() == "reference"}
+              for ax in fig.axes if ax.get_title().endswith("E2 certified accuracy")]
+    assert levels == [{0.1}, {0.3333}]
+    plt.close(fig)
+
+
+def test_example_maps_table_and_figure():
+    import numpy as np
+    import torch
+
+    from attrib.attribution.figures import attribution_examples_figure, examples_table
+
+    features = {"saliency": np.abs(np.arange(32.0).reshape(2, 16)), "lime": -np.arange(32.0).reshape(2, 16)}
+    table = examples_table(features, targets=[1, 2], labels=[1, 0], classes=["zero", "one", "two"])
+    assert len(table) == 2 * 2 * 16
+    row = table[(table["method"] == "lime") & (table["example"] == 1) & (table["feature"] == 3)].iloc[0]
+    assert (row["value"], row["target_name"], row["label_name"]) == (-19.0, "two", "zero")
+    table.insert(0, "model", "m")
+    table.insert(0, "dataset", "d")
+    fig = attribution_examples_figure(table, images=torch.rand(2, 3, 8, 8))
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    assert titles == ["explains 'one'", "explains 'two'\n(label 'zero')"]
+    assert sum(ax.get_label() == "<colorbar>" for ax in fig.axes) == 2  # one per method row
+    plt.close(fig)
+    tokens = [["a", "b", "c"], ["d", "e"]]
+    fig = attribution_examples_figure(table, tokens=tokens)
+    assert [ax.get_xticklabels()[-1].get_text() for ax in fig.axes if ax.get_label() != "<colorbar>"] == ["c", "e"]
+    plt.close(fig)

@@ -204,3 +204,31 @@ def test_shap_and_lime_on_a_linear_function():
     # LIME without ridge recovers a linear function exactly
     got = lime(linear_g(w), 3, 5, "cpu", n_samples=64, ridge=0.0, seed=2)
     assert torch.allclose(got, w.abs(), atol=1e-5)
+
+
+class RowCounter(VectorModel):
+    """Counts the (input, mask) rows the model evaluates."""
+
+    rows = 0
+
+    def forward(self, x, keep=None, removal=None):
+        self.rows += x.shape[0]
+        return super().forward(x, keep, removal)
+
+
+def test_mus_lime_draws_the_papers_48_rows_per_input():
+    model = RowCounter()
+    x = torch.randn(2, 6, generator=torch.Generator().manual_seed(0))
+    explain_masks(model, x, torch.tensor([0, 1]), "lime", chunk_size=1000)
+    assert model.rows == 2 * 48
+
+
+def test_the_attack_smooths_with_its_own_q():
+    from attrib.mus.experiments import e1_attack_table
+
+    model = VectorModel()
+    x = torch.randn(3, 6, generator=torch.Generator().manual_seed(1))
+    table = e1_attack_table(model, x, torch.randn(3, 6), 0.5, 0.375, q=4, seed=0, chunk_size=64, modes=["voting"],
+                            iterations=1, candidates=2)
+    assert (table["q"] == 4).all() and (table["lambda"] == 0.25).all()  # ⌊0.375 · 4⌋ / 4
+    assert (table["requested_lambda"] == 0.375).all()

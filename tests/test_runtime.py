@@ -1,6 +1,9 @@
-"""attrib.runtime: the test-only memory switch that the SLURM test uses to force a retry."""
+"""attrib.runtime: the test-only memory switch that the SLURM test uses to force a retry, progress
+in job logs, the device each job logs."""
 
+import logging
 import sys
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -29,3 +32,67 @@ def test_enough_memory_other_rules_and_unset_switch_pass(monkeypatch):
 def test_outside_a_rule_script_nothing_happens(monkeypatch):
     monkeypatch.delattr(sys.modules["__main__"], "snakemake", raising=False)
     fail_if_memory_below_test_minimum()
+
+
+def test_progress_in_a_log_is_one_line_per_interval_not_a_redrawn_bar(caplog, capsys):
+    from attrib.runtime import progress_bar
+
+    caplog.set_level(logging.INFO, logger="attrib")
+    bar = progress_bar(range(3), desc="chunks", interval=0)  # stderr is captured here: not a terminal
+    for _ in bar:
+        bar.set_postfix(loss="0.5")
+    lines = [r.getMessage() for r in caplog.records]
+    assert [line.split(" after ")[0] for line in lines] == ["chunks: 1/3", "chunks: 2/3", "chunks: 3/3"]
+    assert "about" in lines[0] and lines[-1].endswith("loss=0.5")
+    assert "\r" not in capsys.readouterr().err
+    caplog.clear()
+    assert list(progress_bar(range(3), desc="quick", interval=60)) == [0, 1, 2]
+    assert caplog.records == []  # a loop shorter than the interval writes nothing
+
+
+def test_progress_on_a_terminal_is_tqdm(monkeypatch):
+    from tqdm.auto import tqdm
+
+    from attrib.runtime import progress_bar
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    assert isinstance(progress_bar(range(2), desc="x"), tqdm)
+
+
+def test_the_device_and_why_are_logged(caplog, monkeypatch):
+    import torch
+
+    from attrib.runtime import resolve_device
+
+    caplog.set_level(logging.INFO, logger="attrib")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert resolve_device("auto") == torch.device("cpu")
+    assert resolve_device("cpu") == torch.device("cpu")
+    messages = [r.getMessage() for r in caplog.records]
+    assert messages[0].startswith("device cpu (") and messages[0].endswith("auto: no CUDA device is visible")
+    assert messages[1].endswith("config device: cpu")
+    with pytest.raises(RuntimeError, match="no CUDA device is visible"):
+        resolve_device("cuda")
+
+
+def test_job_overhead_reads_benchmarks_and_the_logged_phases(tmp_path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("job_overhead", Path(__file__).parents[1] / "benchmarks" / "job_overhead.py")
+    overhead = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(overhead)
+    header = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
+    for job, wall, cpu, log in (("attribute/d/m/lime", 10.0, 9.0, "x: started: 1.50 s after the process began\n"
+                                 "x: ready: 2.25 s after the process began (model)\n"),
+                                ("attribute/d/m/random", 4.0, 3.0, "x: started: 1.25 s after the process began\n"),
+                                ("figures/training", 2.0, 2.0, None)):
+        bench = tmp_path / "benchmarks" / f"{job}.tsv"
+        bench.parent.mkdir(parents=True, exist_ok=True)
+        bench.write_text(header + f"{wall}\t0:00:10\t1\t1\t1\t1\t0\t0\t50\t{cpu}\n")
+        if log:
+            (tmp_path / "logs" / job).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / "logs" / f"{job}.log").write_text(log)
+    table = overhead.rule_table(overhead.job_table(tmp_path))
+    assert table.loc["attribute", "jobs"] == 2 and table.loc["attribute", "core_s"] == 12.0
+    assert table.loc["attribute", "fixed_s_mean"] == 1.8 and table.loc["attribute", "fixed_s_max"] == 2.2
+    assert table.loc["figure_training", "wall_s"] == 2.0

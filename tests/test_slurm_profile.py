@@ -1,6 +1,6 @@
 """The SLURM profile at paper scale, without a cluster: the sbatch flags of every job, built by
 snakemake-executor-plugin-slurm's own code from the resources Snakemake gives each job under
-workflow/profiles/slurm. (tests/slurm/run.sh runs the same profile on a real SLURM.)"""
+profiles/slurm. (tests/slurm/run.sh runs the same profile on a real SLURM.)"""
 
 import os
 import re
@@ -18,7 +18,7 @@ from snakemake_executor_plugin_slurm.submit_string import get_submit_command  # 
 from snakemake_executor_plugin_slurm.utils import set_gres_string  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-PROFILE = ROOT / "workflow" / "profiles" / "slurm"
+PROFILE = ROOT / "profiles" / "slurm"
 PAPER = ROOT / "workflow" / "configs" / "paper.yaml"
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
 DOWNLOADS = {"download_tweeteval", "download_weights", "check_imagenet"}

@@ -13,7 +13,8 @@ import torchvision
 
 import attrib.smug.symbolic as smug
 from attrib.attribution import build_method
-from attrib.smug.evaluate import bounding_boxes, crop_and_resize, gini_index, kept_fraction, kept_tokens, saliency_metric, saliency_metric_summary
+from attrib.smug.evaluate import (bounding_boxes, crop_and_resize, gini_index, kept_fraction, kept_tokens,
+                                  saliency_metric, saliency_metric_summary, seed_thresholds)
 from attrib.models import build_model
 from attrib.models.base import ImageClassifier
 
@@ -217,6 +218,22 @@ def test_a_timeout_returns_a_flagged_mask_that_keeps_the_neurons_active():
         assert solution.objective == program.kept(solution.mask)
 
 
+@pytest.mark.parametrize("incumbent, status", [([1.0, 1.0], "timeout"), ([1.0, 0.0], "fallback"),
+                                               ([0.0, 0.0], "fallback")])
+def test_a_milp_incumbent_cut_off_by_the_time_limit_is_checked(monkeypatch, incumbent, status):
+    """One neuron 0 + m_0 + m_1 > 1: only the all-kept mask satisfies it. A time-limited HiGHS
+    incumbent that breaks the constraint is no mask: the result is the all-kept fallback."""
+    import scipy.sparse as sp
+    from types import SimpleNamespace
+
+    program = smug.Program(sp.csr_matrix(np.array([[1.0, 1.0]])), np.zeros(1), np.array([2.0]), np.array([1.0]),
+                           np.array([True]), np.ones(2), np.ones(2, dtype=bool))
+    monkeypatch.setattr(smug, "milp", lambda *a, **k: SimpleNamespace(status=1, x=np.array(incumbent)))
+    (solution,) = smug.solve(program, "milp")
+    assert solution.status == status and not solution.proven
+    assert program.satisfied(solution.mask) and solution.mask.tolist() == [True, True]
+
+
 def test_explain_reports_every_input_and_checks_masks_by_forward_pass():
     model = small_resnet()
     x = torch.rand(3, 3, 8, 8, generator=torch.Generator().manual_seed(5))
@@ -279,34 +296,106 @@ class CountModel(torch.nn.Module):
         return torch.stack([torch.zeros_like(count), count], dim=1)
 
 
+def sig(v):
+    return 1 / (1 + math.exp(-v))
+
+
+class ConstantModel(torch.nn.Module):
+    """Two classes with equal logits whatever the input: p = ½, so the score is the area term."""
+
+    modality = "image"
+
+    def forward(self, x):
+        return torch.zeros(x.shape[0], 2)
+
+
 def test_saliency_metric_on_images_by_hand():
     x = torch.zeros(1, 3, 8, 8)
     x[0, 0, 2:5, 3:7] = 0.8  # a bright block; the map's top pixel lies inside it
     maps = torch.zeros(1, 8, 8)
     maps[0, 3, 4] = 1.0
     maps[0, 2:5, 3:7] += 0.2  # above threshold 0.1, below 0.5
-    table = saliency_metric(BrightnessModel(), x, maps, 1, thresholds=(0.1, 0.5))
-    sig = lambda v: 1 / (1 + math.exp(-v))  # noqa: E731
+    table = saliency_metric(BrightnessModel(), x, maps, 1, protocol="thresholds", thresholds=(0.1, 0.5))
     # t = 0.1: the 3x4 block, area 12/64, its crop is constant 0.8
     # t = 0.5: one pixel, area 1/64 < 0.05 is clamped to 0.05, crop constant 0.8
     want = [math.log(12 / 64) - math.log(sig(0.8)), math.log(0.05) - math.log(sig(0.8))]
     assert np.allclose(table["score"], want, atol=1e-6)
     assert np.allclose(table["area"], [12 / 64, 1 / 64])
     best = saliency_metric_summary(table)
-    assert best["best_threshold"].tolist() == [0.5]
-    empty = saliency_metric(BrightnessModel(), x, torch.zeros(1, 8, 8), 1, thresholds=(0.0,))
-    assert np.allclose(empty["area"], 1.0)  # nothing selected: the whole image
-    assert np.allclose(empty["score"], -math.log(sig(0.8 * 12 / 64)), atol=1e-6)
+    assert best["best_threshold"].tolist() == pytest.approx([0.6])  # 0.5 × the max 1.2
+
+
+def test_seed_thresholds_step_through_the_maps_distinct_values():
+    maps = torch.zeros(3, 250)
+    maps[0] = torch.arange(1, 251) / 250  # 250 values + the prepended 0: n = 251, every round(2.51) = 3rd
+    maps[1, :249] = torch.arange(1, 250) / 249  # n = 250, round(2.5) = 2 (halves to even)
+    maps[1, 249] = 1.0
+    maps[2, :2] = torch.tensor([0.5, 1.0])  # n = 4: every value; the 0 held twice is listed once
+    levels, valid = seed_thresholds(maps)
+    got = [levels[i][valid[i]].tolist() for i in range(3)]
+    assert got[0] == pytest.approx([0.0] + [j / 250 for j in range(3, 251, 3)])
+    assert got[1] == pytest.approx([0.0] + [j / 249 for j in range(2, 250, 2)])
+    assert got[2] == [0.0, 0.5, 1.0]
+    text_levels, text_valid = seed_thresholds(maps[:1], every_value=True)
+    assert text_levels[0][text_valid[0]].tolist() == pytest.approx([0.0] + [j / 250 for j in range(1, 251)])
+
+
+def test_seed_protocol_rescales_each_crop_to_the_pixel_range():
+    x = torch.zeros(2, 3, 8, 8)
+    x[0, :, 2:4, 3] = 0.2  # a 2x2 block: left column 0.2, right column 0.6, in every channel
+    x[0, :, 2:4, 4] = 0.6
+    x[1, :, 2:4, 3:5] = 0.6  # the same block, constant
+    maps = torch.zeros(2, 8, 8)
+    maps[:, 2:4, 3:5] = 1.0  # thresholds 0 and 1; nothing lies above 1, so t = 0 alone is scored
+    seed = saliency_metric(BrightnessModel(), x, maps, 1)
+    plain = saliency_metric(BrightnessModel(), x, maps, 1, protocol="thresholds", thresholds=(0.0,))
+    # the box is the block, area 4/64; bilinear upsampling keeps the mean of [0.2, 0.6]: 0.4;
+    # stretched to [0, 1] first, the crop's columns are 0 and 1: mean 0.5
+    assert seed["threshold"].tolist()[0] == 0.0 and np.allclose(seed["area"][0], 4 / 64)
+    assert np.allclose(seed["score"][0], math.log(4 / 64) - math.log(sig(0.5)), atol=1e-6)
+    assert np.allclose(plain["score"][0], math.log(4 / 64) - math.log(sig(0.4)), atol=1e-6)
+    # a constant crop cannot be stretched: not scored by the seed protocol, scored as is otherwise
+    assert math.isnan(seed["score"][1]) and np.allclose(plain["score"][1], math.log(4 / 64) - math.log(sig(0.6)))
+    assert saliency_metric_summary(seed)["score"].isna().tolist() == [False, True]
+
+
+@pytest.mark.parametrize("protocol", ["seed", "thresholds"])
+def test_an_all_zero_map_is_not_scored(protocol):
+    x = torch.rand(2, 3, 8, 8, generator=torch.Generator().manual_seed(0))
+    maps = torch.zeros(2, 8, 8)
+    maps[1, 0, 0] = 1.0
+    table = saliency_metric(ConstantModel(), x, maps, 1, protocol=protocol)
+    zero = table[table["input"] == 0]
+    assert len(zero) == 1 and zero[["threshold", "area", "prob", "score"]].isna().all(axis=None)
+    best = saliency_metric_summary(table)
+    assert best["input"].tolist() == [0, 1] and best["score"].isna().tolist() == [True, False]
+    assert np.allclose(best["score"][1], math.log(0.05) + math.log(2))  # one pixel, clamped area
+
+
+def test_the_protocols_disagree_where_fractions_of_the_max_miss_a_small_box():
+    x = torch.rand(1, 3, 8, 8, generator=torch.Generator().manual_seed(1))
+    maps = torch.zeros(1, 8, 8)
+    maps[0, 3, 3] = 1.0
+    maps[0, 0, 0] = maps[0, 7, 7] = 0.95  # above every fraction (≤ 0.9) of the max: the box is the image
+    seed = saliency_metric_summary(saliency_metric(ConstantModel(), x, maps, 1))
+    fractions = saliency_metric_summary(saliency_metric(ConstantModel(), x, maps, 1, protocol="thresholds"))
+    assert np.allclose(fractions["score"], math.log(2)) and np.allclose(fractions["area"], 1.0)
+    # the seed also thresholds at the map's own value 0.95: the top pixel alone
+    assert np.allclose(seed["best_threshold"], 0.95) and np.allclose(seed["score"], math.log(0.05) + math.log(2))
 
 
 def test_saliency_metric_on_text_by_hand():
     ids = torch.tensor([[1, 5, 6, 5, 6, 2, 0, 0]])
     maps = torch.tensor([[0.0, 1.0, 0.0, 0.2, 0.1, 0.0, 0.0, 0.0]])
-    table = saliency_metric(CountModel(), ids, maps, 1, thresholds=(0.0, 0.5))
-    sig = lambda v: 1 / (1 + math.exp(-v))  # noqa: E731
+    table = saliency_metric(CountModel(), ids, maps, 1, protocol="thresholds", thresholds=(0.0, 0.5))
     # t = 0: tokens 1, 3, 4 of 4 real ones, two 5s kept; t = 0.5: token 1 alone, one 5
     assert np.allclose(table["area"], [0.75, 0.25])
     assert np.allclose(table["score"], [math.log(0.75) - math.log(sig(2)), math.log(0.25) - math.log(sig(1))])
+    # the seed's text thresholds: every distinct value (0, 0.1, 0.2; nothing lies above 1)
+    seed = saliency_metric(CountModel(), ids, maps, 1)
+    assert np.allclose(seed["threshold"], [0.0, 0.1, 0.2]) and np.allclose(seed["area"], [0.75, 0.5, 0.25])
+    assert np.allclose(seed["score"], [math.log(0.75) - math.log(sig(2)), math.log(0.5) - math.log(sig(2)),
+                                       math.log(0.25) - math.log(sig(1))])
 
 
 def test_kept_tokens_deletes_and_repads():
@@ -344,9 +433,13 @@ def test_sparsity_measures_by_hand():
 def test_saliency_metric_table_shape_for_a_real_model():
     model = small_resnet()
     x = torch.rand(3, 3, 8, 8)
-    table = saliency_metric(model, x, torch.rand(3, 8, 8), thresholds=(0.0, 0.5, 0.9), chunk_size=4)
+    table = saliency_metric(model, x, torch.rand(3, 8, 8), protocol="thresholds", thresholds=(0.0, 0.5, 0.9),
+                            chunk_size=4)
     assert isinstance(table, pd.DataFrame) and len(table) == 9
     assert (table["prob"] > 0).all() and (table["area"] <= 1).all()
+    seed = saliency_metric(model, x, torch.rand(3, 8, 8), chunk_size=5)  # 64 distinct values: every one
+    assert len(seed) == 3 * 64 and (seed.groupby("input")["threshold"].min() == 0).all()
+    assert (seed["prob"] > 0).all()
 
 
 def test_explaining_in_chunks_equals_one_batch_and_times_other_backends():
@@ -387,3 +480,34 @@ def test_example_rows_are_one_row_per_input_method_and_position():
     assert len(table) == 8 and list(table.columns) == ["dataset", "model", "input", "method", "position", "value"]
     smug_rows = table[table["method"] == "smug"]
     assert smug_rows["position"].tolist() == [0, 1, 2, 3] and smug_rows["value"].tolist() == [0.0, 1.0, 2.0, 3.0]
+
+
+# --- solver statuses in the tables and figures --------------------------------------------------
+
+
+def test_failed_solves_are_counted_and_never_scored_as_results():
+    from attrib.smug.figures import smug_saliency_figure, smug_status_counts, smug_summary
+
+    solver = pd.DataFrame({"dataset": "d", "model": "m", "backend": "milp", "input": [0, 1, 2, 3, 0],
+                           "solution": 0, "role": ["maps"] * 4 + ["timing"],
+                           "status": ["optimal", "timeout", "fallback", "optimal", "fallback"]})
+    counts = smug_status_counts(solver)
+    assert counts[["optimal", "timeout", "fallback"]].values.tolist() == [[2, 1, 1]]  # timing rows apart
+    nan = float("nan")
+    scores = pd.DataFrame({
+        "dataset": "d", "model": "m", "input": [0, 1, 2, 3] * 2,
+        "method": ["smug"] * 4 + ["intgrad"] * 4,
+        "status": ["optimal", "timeout", "fallback", "optimal"] + [None] * 4,
+        "saliency_metric": [1.0, 2.0, nan, 3.0, 4.0, 5.0, 6.0, 8.0],
+        "kept_fraction": [0.1, 0.2, nan, 0.3, 0.5, 0.5, 0.5, 0.5],
+    })
+    summary = smug_summary(scores).set_index("method")
+    assert summary.loc["smug", ["inputs", "scored", "median_saliency_metric"]].tolist() == [2, 2, 2.0]
+    assert summary.loc["smug (timeout)", "median_saliency_metric"] == 2.0
+    assert summary.loc["smug (fallback)", ["inputs", "scored"]].tolist() == [1, 0]
+    assert summary.loc["intgrad", "median_saliency_metric"] == 5.5
+    assert summary.loc["intgrad", "median_saliency_metric_paired"] == 6.0  # inputs 0 and 3: SMUG optimal
+    fig = smug_saliency_figure(scores)
+    ax = fig.axes[0]
+    assert "1 optimal" not in ax.get_title() and "2 optimal, 1 timeout, 1 fallback" in ax.get_title()
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["smug", "smug (timeout)", "intgrad"]

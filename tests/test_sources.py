@@ -85,8 +85,10 @@ def test_family_facts_are_what_the_networks_are(family):
 
 def test_source_facts_and_option_errors():
     assert catalogue.source_model("torchvision:vit_l_32").removal_modes == catalogue.IMAGE_REMOVAL_MODES
-    assert catalogue.source_model("torchvision:convnext_tiny") == catalogue.Model("image", catalogue.PIXEL_REMOVAL_MODES)
+    convnext = catalogue.source_model("torchvision:convnext_tiny")
+    assert convnext.removal_modes == catalogue.PIXEL_REMOVAL_MODES and not convnext.smug and not convnext.removal_option
     assert catalogue.source_model("torchvision:resnet18").smug and not catalogue.source_model("python:m:f").smug
+    assert catalogue.source_model("torchvision:vit_l_32").token_patch == 32
     assert catalogue.source_model("hf:someone/model").removal_modes == catalogue.TEXT_REMOVAL_MODES
 
     def errors(source, options=None):
@@ -95,7 +97,9 @@ def test_source_facts_and_option_errors():
     assert errors("torchvision:resnet18", {"weights": "IMAGENET1K_V1"}) == []
     assert "is not one of torchvision:<builder>" in errors("keras:resnet")[0]
     assert "torchvision builder 'resnt18' is in no known family" in errors("torchvision:resnt18")[0]
-    assert "no option(s) ['removal']" in errors("torchvision:convnext_tiny", {"removal": "drop"})[0]
+    assert "torchvision:convnext_tiny has no option 'removal'" in errors("torchvision:convnext_tiny", {"removal": "drop"})[0]
+    assert errors("torchvision:resnet18", {"weights": 1}) == ["options.weights: expected a non-empty string, got 1 (int)"]
+    assert errors("python:os:getcwd", {"anything": "goes to the function"}) == []
     assert "removal 'drop'" not in " ".join(errors("torchvision:vit_b_16", {"removal": "drop"}))
     assert "not both" in errors("torchvision:resnet18", {"weights": "X", "checkpoint": "/c.pt"})[0]
     assert "python module 'no_such_module_here' is not importable" in errors("python:no_such_module_here:build")[0]
@@ -110,10 +114,13 @@ def test_what_downloads_and_which_tokenizer(tmp_path):
     assert not downloads("mine", {"source": "torchvision:resnet18", "options": {"checkpoint": "/my.pt"}})
     assert downloads("mine", {"source": "hf:owner/repo"})
     assert not downloads("mine", {"source": f"hf:{tmp_path}"})  # a local folder
-    assert catalogue.tokenizer_source("textcnn", None) == catalogue.MINILM
-    assert catalogue.tokenizer_source("roberta", None) == "hf:cardiffnlp/twitter-roberta-base-sentiment"
-    assert catalogue.tokenizer_source("mine", {"source": "hf:owner/repo"}) == "hf:owner/repo"
-    assert catalogue.tokenizer_source("mine", {"source": "torchvision:resnet18"}) is None
+    def tokenizer(name, entry):
+        return catalogue.configured_model(name, entry).tokenizer
+
+    assert tokenizer("textcnn", None) == catalogue.MINILM
+    assert tokenizer("roberta", None) == "hf:cardiffnlp/twitter-roberta-base-sentiment"
+    assert tokenizer("mine", {"source": "hf:owner/repo"}) == "hf:owner/repo"
+    assert tokenizer("mine", {"source": "torchvision:resnet18"}) is None
     assert hf_dir("owner/repo", tmp_path) == tmp_path / "hf" / "owner--repo"
 
 
@@ -276,9 +283,12 @@ def test_a_python_builder(tmp_path, monkeypatch):
 
 
 def test_aliases_are_catalogued_as_their_sources():
+    """Their facts are the sources' (their options are fewer: the weights are fixed)."""
     for name, (source, options) in catalogue.MODEL_ALIASES.items():
-        assert catalogue.MODELS[name] == catalogue.source_model(source), name
-        assert catalogue.source_errors(source, options) == [], name
+        alias, generic = catalogue.MODELS[name], catalogue.source_model(source)
+        for fact in ("modality", "removal_modes", "removal_option", "smug", "tokenizer", "token_patch"):
+            assert getattr(alias, fact) == getattr(generic, fact), (name, fact)
+        assert set(alias.options) <= set(generic.options) and catalogue.source_errors(source, options) == [], name
 
 
 def test_resnet50_alias_is_the_former_builder():

@@ -2,8 +2,10 @@
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -90,7 +92,8 @@ def test_tiny_end_to_end_run_and_report(tmp_path):
     for name in ("training.csv", "test_accuracy.csv", "e2_certified_accuracy.csv", "missingness_orders.csv",
                  "missingness_removal_modes.csv", "missingness_classes.csv", "missingness_top_classes.csv",
                  "missingness_topk.csv", "missingness_topk_summary.csv", "missingness_text.csv",
-                 "attribution_examples_digits.csv", "attribution_examples_tweets.csv", "diffid.csv",
+                 "attribution_examples_digits-resnet.csv", "attribution_examples_digits-vit.csv",
+                 "attribution_examples_tweets-bert.csv", "summary.csv", "diffid.csv",
                  "diffid_auc.csv", "ground_truth.csv", "e1_samples.csv", "e1_attack_samples.csv", "e1_stability.csv",
                  "e1_stability_grid.csv", "e3_sparsity.csv", "masked_accuracy.csv", "smug_solver.csv",
                  "smug_scores.csv", "smug_summary.csv", "smug_examples.csv", "diffid_recalibration.csv",
@@ -98,13 +101,67 @@ def test_tiny_end_to_end_run_and_report(tmp_path):
         assert (results / "tables" / name).stat().st_size > 0, name
     for name in ("training_curves.png", "e2_certified_accuracy.png", "missingness_orders.png",
                  "missingness_removal_modes.png", "missingness_classes.png", "missingness_topk.png", "missingness_text.png",
-                 "attribution_examples_digits.png", "attribution_examples_tweets.png", "faithfulness.png",
+                 "attribution_examples_digits-resnet.png", "attribution_examples_digits-vit.png",
+                 "attribution_examples_tweets-bert.png", "faithfulness.png",
                  "deletion_insertion.png", "e1_stability.png", "e1_stability_grid.png", "e3_sparsity.png",
                  "masked_accuracy.png", "smug_examples.png", "smug_saliency.png", "smug_solver_time.png"):
         assert (results / "figures" / name).stat().st_size > 1000, name
     report = snakemake("--configfile", "tiny.yaml", "--report", "results/report.html", cwd=tmp_path)
     assert report.returncode == 0, report.stdout + report.stderr
     assert (results / "report.html").stat().st_size > 10000
+    assert "Headline numbers of each system" in (results / "report.html").read_text()  # the front page
     # a second run has nothing to do: the outputs are complete and deterministic inputs unchanged
     again = snakemake("-n", "--cores", "2", "--configfile", "tiny.yaml", cwd=tmp_path)
     assert "Nothing to be done" in again.stdout + again.stderr
+
+
+def _run_until(tmp_path, ready, timeout=1200):
+    """Start the tiny run, SIGKILL its whole process group once ``ready(results)`` holds; the
+    killed run leaves whatever a crash leaves (partial outputs, temp files, state, locks)."""
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "HF_HUB_OFFLINE": "1"}
+    args = [SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "--cores", "2", "--configfile", "tiny.yaml", "--rerun-incomplete"]
+    process = subprocess.Popen(args, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
+    deadline = time.monotonic() + timeout
+    try:
+        while not ready(tmp_path / "results"):
+            assert process.poll() is None, "the run ended before its kill point"
+            assert time.monotonic() < deadline, "the kill point never came"
+            time.sleep(0.2)
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def result_tables(results: Path) -> dict[str, bytes]:
+    """Every result table, byte for byte; wall-clock timing tables are kept apart on purpose."""
+    return {str(p.relative_to(results)): p.read_bytes() for p in sorted((results / "tables").rglob("*.csv"))
+            if "timing" not in p.relative_to(results / "tables").parts}
+
+
+@pytest.mark.slow
+def test_killed_twice_then_resumed_gives_the_clean_runs_tables(tmp_path):
+    clean, crashed = tmp_path / "clean", tmp_path / "crashed"
+    for folder in (clean, crashed):
+        folder.mkdir()
+        shutil.copy(ROOT / "tests" / "tiny.yaml", folder / "tiny.yaml")
+    # kill point 1: fine-tuning has started; 2: the first attributions exist
+    _run_until(crashed, lambda results: any(results.glob("logs/finetune/*/*/*.log")))
+    assert snakemake("--unlock", "--configfile", "tiny.yaml", cwd=crashed).returncode == 0
+    _run_until(crashed, lambda results: any(results.glob("attributions/*/*/*.pt")))
+    assert snakemake("--unlock", "--configfile", "tiny.yaml", cwd=crashed).returncode == 0
+    resumed = snakemake("--cores", "2", "--configfile", "tiny.yaml", "--rerun-incomplete", cwd=crashed, timeout=1800)
+    assert resumed.returncode == 0, resumed.stdout[-5000:] + resumed.stderr[-5000:]
+    done = snakemake("--cores", "2", "--configfile", "tiny.yaml", cwd=clean, timeout=1800)
+    assert done.returncode == 0, done.stdout[-5000:] + done.stderr[-5000:]
+    want, got = result_tables(clean / "results"), result_tables(crashed / "results")
+    assert set(got) == set(want)
+    differ = [name for name in want if got[name] != want[name]]
+    assert not differ, f"tables that differ from the clean run after the kills: {differ}"
+    assert not [p for p in (crashed / "results").rglob("*") if ".tmp" in p.name or p.suffix in (".part", ".partial")]
+
+
+def test_plain_snakemake_loads_the_default_profile(tmp_path):
+    out = snakemake("-n", "--quiet", "rules", cwd=tmp_path)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert f"Using workflow specific profile {ROOT / 'profiles' / 'default'}" in out.stdout + out.stderr

@@ -39,8 +39,8 @@ atomic_save(
         "method": name,
         "options": options,
         "features": features,
-        "map": pixel_map,  # signed, summed over channels: (N, H, W)
-        "magnitude": magnitude,  # |map| summed over channels, what DiffID ranks: (N, H, W)
+        "map": pixel_map,  # signed, summed over channels: (N, H, W), float16 (drawn only)
+        "magnitude": magnitude,  # |map| summed over channels, what DiffID ranks: (N, H, W), float32
         "target": target.cpu(),  # the class explained, which the scores use
         "label": evalset.labels.cpu(),
     },
@@ -48,7 +48,7 @@ atomic_save(
 )
 log.info("attributed %d inputs with %s (%s)", len(pred), sm.wildcards.method, name)
 
-scores = attribution_scores(model, x, features.float().to(device), None if magnitude is None else magnitude.float().to(device),
+scores = attribution_scores(model, x, features.float().to(device), None if magnitude is None else magnitude.to(device),
                             target, masks=evalset.masks, curve_steps=sm.params.curves["steps"],
                             curve_baseline=sm.params.curves["baseline"], chunk_size=sm.params.chunk_size)
 labels = dict(dataset=sm.wildcards.dataset, model=sm.wildcards.model, method=sm.wildcards.method, registry=name,

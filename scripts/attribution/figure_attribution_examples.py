@@ -1,12 +1,11 @@
-"""Grid of example attributions (inputs × model/method), backed by a tidy CSV."""
+"""Example attributions of one model (methods × inputs), backed by a tidy CSV."""
 
 from pathlib import Path
 
-import pandas as pd
 import torch
 
+from attrib.attribution.figures import attribution_examples_figure, examples_table
 from attrib.evalset import load_eval_set
-from attrib.attribution.figures import attribution_examples_figure
 from attrib.figures import save
 from attrib.runtime import setup
 
@@ -15,21 +14,16 @@ setup(sm.log[0])
 n = sm.params.examples
 evalset = load_eval_set(Path(sm.input.data[0]).parent, n)
 meta = evalset.meta
-titles, columns, rows = [], [], []
+features, target = {}, None
 for path in sm.input.attributions:
-    path = Path(path)
     saved = torch.load(path, weights_only=False)
-    model, method = path.parent.name, path.stem
-    features = saved["features"][:n].float()
-    titles.append(f"{model}\n{method}")
-    columns.append(features)
-    for i, values in enumerate(features):
-        rows += [dict(model=model, method=method, example=i, feature=j, value=float(v)) for j, v in enumerate(values)]
-table = pd.DataFrame(rows)
+    features[Path(path).stem] = saved["features"][:n].float().numpy()
+    target = saved["target"][:n] if target is None else target  # every method explains the same class
+table = examples_table(features, target.numpy(), evalset.labels.numpy(), meta["classes"])
+table.insert(0, "model", sm.wildcards.model)
 table.insert(0, "dataset", sm.wildcards.dataset)
 table.to_csv(sm.output.table, index=False)
 
-labels = [f"label {meta['classes'][int(y)]}" for y in evalset.labels]
 tokens = None
 if meta["modality"] == "text":
     from transformers import AutoTokenizer
@@ -37,5 +31,5 @@ if meta["modality"] == "text":
     tokenizer = AutoTokenizer.from_pretrained(meta["tokenizer_dir"], local_files_only=True)
     lengths = (evalset.inputs != meta["pad_id"]).sum(1)
     tokens = [tokenizer.convert_ids_to_tokens(ids[:length].tolist()) for ids, length in zip(evalset.inputs, lengths)]
-figure = attribution_examples_figure(evalset.inputs, torch.stack(columns), titles, labels, tokens=tokens)
-save(figure, sm.output.figure)
+images = evalset.inputs if tokens is None else None
+save(attribution_examples_figure(table, images=images, tokens=tokens), sm.output.figure)

@@ -20,6 +20,6 @@ if "tokenizer" in sm.input.keys():  # downloaded with the model: only what its m
 
     entry = given["entry"] or {}
     verify_weights(given["model"], sm.params.resources, source=entry.get("source"), options=entry.get("options"))
-tokenizer = tokenizer_dir(given["source"], sm.params.resources) if given else None
+tokenizer = tokenizer_dir(given["tokenizer"], sm.params.resources) if given else None
 build_dataset(spec["source"], options, Path(sm.output[0]).parent, seed=sm.params.seed, tokenizer_dir=tokenizer)
 log.info("built %s from %s", sm.wildcards.dataset, spec["source"])

@@ -6,7 +6,7 @@ from pathlib import Path
 from attrib.data import load_meta, load_split
 from attrib.finetune import Schedule, evaluate, history_table, masking_levels, train
 from attrib.models import build_model, load_checkpoint, save_checkpoint
-from attrib.runtime import resolve_device, setup
+from attrib.runtime import ready, resolve_device, setup
 
 sm = snakemake  # noqa: F821
 log = setup(sm.log[0], sm.threads, sm.params.seed)
@@ -30,6 +30,7 @@ else:
 
 key = "x" if meta["modality"] == "image" else "ids"
 splits = {name: load_split(data_dir, name) for name in ("train", "val", "test")}
+ready(log, f"model and data on {device}")
 model, history, seconds = train(
     model,
     (splits["train"][key], splits["train"]["y"]),

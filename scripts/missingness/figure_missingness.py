@@ -5,6 +5,7 @@ import json
 
 import pandas as pd
 
+from attrib.features import blur_parameters
 from attrib.missingness.ablation import ablation_summary, top_classes
 from attrib.missingness.figures import missingness_classes_figure, missingness_modes_figure, missingness_orders_figure
 from attrib.figures import save
@@ -23,7 +24,10 @@ orders = curve[is_condition]
 orders.to_csv(sm.output.orders, index=False)
 save(missingness_orders_figure(orders), sm.output.orders_figure)
 
-modes = curve[curve["order"] == "random"]
+modes = curve[curve["order"] == "random"].copy()
+modes["image_size"] = modes["dataset"].map(lambda d: meta[d]["image_size"])
+blur = modes["image_size"].map(blur_parameters)  # what the blur filler used at this size
+modes["blur_kernel"], modes["blur_sigma"] = blur.str[0], blur.str[1]
 modes.to_csv(sm.output.modes, index=False)
 save(missingness_modes_figure(modes), sm.output.modes_figure)
 

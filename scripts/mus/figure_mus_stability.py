@@ -3,8 +3,8 @@ Fails if the pipeline's own outputs contradict the certificate."""
 
 import pandas as pd
 
-from attrib.figures import save
-from attrib.mus.figures import attack_curves, certified_stability_curves, e1_grid_figure, e1_main_figure, e3_figure, masked_accuracy, masked_accuracy_figure, soundness_violations, sparsity_summary
+from attrib.figures import dataset_meta, save
+from attrib.mus.figures import attack_curves, certified_stability_curves, e1_grid_figure, e1_main_curves, e1_main_figure, e3_figure, masked_accuracy, masked_accuracy_figure, soundness_violations, sparsity_summary
 from attrib.runtime import setup
 
 sm = snakemake  # noqa: F821
@@ -16,12 +16,12 @@ e3 = pd.concat([t for t in map(pd.read_csv, sm.input.e3) if len(t)], ignore_inde
 e1.to_csv(out.e1_samples, index=False)
 attack.to_csv(out.attack_samples, index=False)
 
-main = attack_curves(attack)
-main.to_csv(out.e1_curves, index=False)
-problems = soundness_violations(attack, main)
+problems = soundness_violations(attack, attack_curves(attack))
 if problems:
     raise RuntimeError("MuS certificate contradicted by the attack: " + "; ".join(problems))
 log.info("soundness: the voting attack never refutes a certified radius (%d samples)", len(attack))
+main = e1_main_curves(e1, attack)
+main.to_csv(out.e1_curves, index=False)
 save(e1_main_figure(main), out.e1_figure)
 
 grid = certified_stability_curves(e1)
@@ -33,5 +33,7 @@ summary.to_csv(out.e3, index=False)
 save(e3_figure(summary), out.e3_figure)
 
 accuracy = masked_accuracy(e1)
+meta = dataset_meta(sm.input.metas)
+accuracy["num_classes"] = accuracy["dataset"].map(lambda d: meta[d]["num_classes"])
 accuracy.to_csv(out.masked_accuracy, index=False)
 save(masked_accuracy_figure(accuracy), out.masked_accuracy_figure)

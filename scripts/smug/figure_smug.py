@@ -8,14 +8,20 @@ import torch
 
 from attrib.evalset import load_eval_set
 from attrib.figures import save
-from attrib.smug.figures import example_rows, smug_examples_figure, smug_saliency_figure, smug_solver_time_figure, smug_summary
+from attrib.smug.figures import (example_rows, smug_examples_figure, smug_saliency_figure, smug_solver_time_figure,
+                                 smug_status_counts, smug_summary)
 from attrib.runtime import setup
 
 sm = snakemake  # noqa: F821
-setup(sm.log[0])
+log = setup(sm.log[0])
 
 solver = pd.concat(map(pd.read_csv, sm.input.solver), ignore_index=True)
 solver.to_csv(sm.output.solver, index=False)
+status = smug_status_counts(solver)
+status.to_csv(sm.output.status, index=False)
+for row in status.itertuples(index=False):
+    log.info("%s / %s (%s): %d optimal, %d timeout, %d fallback masks", row.dataset, row.model, row.backend,
+             row.optimal, row.timeout, row.fallback)
 save(smug_solver_time_figure(solver), sm.output.solver_figure)
 
 scores = pd.concat(map(pd.read_csv, sm.input.scores), ignore_index=True)
@@ -38,8 +44,9 @@ for (dataset, model), path in zip(sm.params.pairs, sm.input.maps):
     columns["smug"] = saved["smug"][:n].float().flatten(1, 2) if text else saved["smug"][:n].float()
     rows.append(example_rows(dataset, model, columns))
     own = solver[(solver["dataset"] == dataset) & (solver["model"] == model) & (solver["role"] == "maps")
-                 & (solver["solution"] == 0)].set_index("input")["kept_fraction"]
-    labels = [f"label {meta['classes'][int(y)]}, mask keeps {own[i]:.2f}" for i, y in enumerate(evalset.labels)]
+                 & (solver["solution"] == 0)].set_index("input")
+    labels = [f"label {meta['classes'][int(y)]}, mask keeps {own['kept_fraction'][i]:.2f} ({own['status'][i]})"
+              for i, y in enumerate(evalset.labels)]
     block = {"title": f"{dataset} / {model}", "columns": columns, "labels": labels}
     if text:
         from transformers import AutoTokenizer

@@ -25,9 +25,11 @@ for (backend, role), rows in table.groupby(["backend", "role"]):
     log.info("%s (%s): %d masks, statuses %s, median solve time %.4f s", backend, role, len(rows),
              rows["status"].value_counts().to_dict(), rows["seconds"].median())
 labelled(table, dataset=sm.wildcards.dataset, model=sm.wildcards.model).to_csv(sm.output.solver, index=False)
+own = table[(table["role"] == "maps") & (table["solution"] == 0)].sort_values("input")
 atomic_save(
     {
         "options": options,
+        "status": own["status"].tolist(),  # per input: optimal, timeout (valid, not proven) or fallback
         "base": result.base.cpu(),  # (N, H, W); text (N, 1, L)
         "smug": result.smug.cpu(),
         "mask": result.mask.cpu(),

@@ -43,9 +43,10 @@ def load_model_and_eval_set(checkpoint: str | Path, data_dir: str | Path, eval_s
 def start_evaluation_job(log_path, *, threads: int, seed: int, device: str, checkpoint, data_dir, eval_size: int):
     """The preamble of every evaluation job: logging, threads and seeds, the device, then the
     model and the first ``eval_size`` test inputs on it. Returns (log, device, model, evalset)."""
-    from attrib.runtime import resolve_device, setup
+    from attrib.runtime import ready, resolve_device, setup
 
     log = setup(log_path, threads, seed)
     resolved = resolve_device(device)
     model, evalset = load_model_and_eval_set(checkpoint, data_dir, eval_size, resolved)
+    ready(log, f"model and {len(evalset.labels)} inputs on {resolved}")
     return log, resolved, model, evalset

@@ -21,9 +21,8 @@ from pathlib import Path
 import pandas as pd
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
 
-from attrib.runtime import atomic_save
+from attrib.runtime import atomic_save, progress_bar
 
 log = logging.getLogger("attrib.finetune")
 
@@ -220,7 +219,7 @@ def train(
         started = time.perf_counter()
         order = torch.randperm(len(y_train), generator=generator)[: steps_per_epoch * schedule.batch_size]
         loss_sum, seen = 0.0, 0
-        bar = tqdm(range(steps_per_epoch), desc=f"λ={lam:g} epoch {epoch}/{schedule.epochs}", disable=not progress, mininterval=5)
+        bar = progress_bar(range(steps_per_epoch), desc=f"λ={lam:g} epoch {epoch}/{schedule.epochs}", disable=not progress)
         for step in bar:
             idx = order[step * schedule.batch_size : (step + 1) * schedule.batch_size]
             xb, yb, keep = masked_batch(model, x_train[idx], y_train[idx], lvls, generator)

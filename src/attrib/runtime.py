@@ -7,10 +7,14 @@ import os
 import random
 import re
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
+
+_IMPORTED = time.monotonic()
 
 
 def setup(log_path: str | Path | None = None, threads: int = 1, seed: int = 0) -> logging.Logger:
@@ -29,7 +33,26 @@ def setup(log_path: str | Path | None = None, threads: int = 1, seed: int = 0) -
     torch.set_num_threads(max(1, int(threads)))
     seed_everything(seed)
     fail_if_memory_below_test_minimum()
-    return logging.getLogger("attrib")
+    log = logging.getLogger("attrib")
+    log.info("started: %.2f s after the process began (interpreter and imports)", process_age())
+    return log
+
+
+def process_age() -> float:
+    """Seconds since this process began, read from /proc where there is one (so the interpreter's
+    start and the imports before any of our code count), else since this module was imported."""
+    try:
+        start_ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+        return max(0.0, uptime - start_ticks / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError):
+        return time.monotonic() - _IMPORTED
+
+
+def ready(log: logging.Logger, what: str = "inputs loaded") -> None:
+    """Log the end of a job's fixed cost (imports, loading): ``benchmarks/job_overhead.py`` reads
+    these lines to report each rule's fixed cost per job."""
+    log.info("ready: %.2f s after the process began (%s)", process_age(), what)
 
 
 def fail_if_memory_below_test_minimum() -> None:
@@ -51,12 +74,68 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+class LogProgress:
+    """Progress of a loop as log lines: at most one per ``interval`` seconds, and a last one
+    where any was written, so a job's log shows how far it is without a redrawn bar."""
+
+    def __init__(self, iterable, *, total: int | None, desc: str, interval: float):
+        self.iterable = iterable
+        self.total = len(iterable) if total is None and hasattr(iterable, "__len__") else total
+        self.desc, self.interval = desc, interval
+        self.postfix = ""
+        self.log = logging.getLogger("attrib")
+
+    def set_postfix(self, **values) -> None:
+        """As tqdm's: shown after the count (e.g. the running loss)."""
+        self.postfix = ", ".join(f"{k}={v}" for k, v in values.items())
+
+    def __iter__(self):
+        start = last = time.monotonic()
+        done = logged = 0
+        for item in self.iterable:
+            yield item
+            done += 1
+            now = time.monotonic()
+            if now - last >= self.interval:
+                self._line(done, now - start)
+                last, logged = now, done
+        if 0 < logged < done:
+            self._line(done, time.monotonic() - start)
+
+    def _line(self, done: int, elapsed: float) -> None:
+        count = f"{done}/{self.total}" if self.total else str(done)
+        left = f", about {elapsed / done * (self.total - done):.0f} s left" if self.total and done < self.total else ""
+        postfix = f", {self.postfix}" if self.postfix else ""
+        self.log.info("%s: %s after %.0f s%s%s", self.desc, count, elapsed, left, postfix)
+
+
+def progress_bar(iterable, *, desc: str, total: int | None = None, interval: float = 30.0, disable: bool = False):
+    """A progress bar on a terminal; elsewhere (a job, whose stderr ``setup`` sends to its log)
+    one log line per ``interval`` seconds instead of a bar refreshed with carriage returns.
+    Loops shorter than a few seconds show nothing either way."""
+    if disable or sys.stderr.isatty():
+        return tqdm(iterable, desc=desc, total=total, disable=disable, mininterval=1, delay=5)
+    return LogProgress(iterable, total=total, desc=desc, interval=interval)
+
+
+def _device_text(name: str) -> str:
+    if name.startswith("cuda"):
+        index = torch.device(name).index or 0
+        return f"{name} ({torch.cuda.get_device_name(index)}, {torch.cuda.device_count()} visible)"
+    return f"{name} ({torch.get_num_threads()} threads)"
+
+
 def resolve_device(name: str = "auto") -> torch.device:
-    """``auto`` picks CUDA when present; asking for CUDA without one is an error."""
+    """``auto`` picks CUDA when present; asking for CUDA without one is an error. Logs the
+    device and why: with ``auto`` a job on a machine without a GPU runs on the CPU silently."""
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
+        cuda = torch.cuda.is_available()
+        name, why = ("cuda", "auto: a CUDA device is visible") if cuda else ("cpu", "auto: no CUDA device is visible")
+    elif name == "cuda" and not torch.cuda.is_available():
         raise RuntimeError("config key device: 'cuda' requested but no CUDA device is visible")
+    else:
+        why = f"config device: {name}"
+    logging.getLogger("attrib").info("device %s, %s", _device_text(name), why)
     return torch.device(name)
 
 

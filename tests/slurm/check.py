@@ -99,7 +99,7 @@ def main(local: Path, slurm: Path, root: Path) -> list[str]:
     errors = []
     log = (slurm / "run.log").read_text()
     config = yaml.safe_load((slurm / "tiny.yaml").read_text())
-    profile = yaml.safe_load((root / "workflow/profiles/slurm/config.yaml").read_text())
+    profile = yaml.safe_load((root / "profiles/slurm/config.yaml").read_text())
     jobs, submitted = planned_jobs(log), submissions(log)
     cluster_jobs = {jobid: job for jobid, job in jobs.items() if not job["local"]}
     local_rules = {job["rule"] for job in jobs.values() if job["local"]}

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The SLURM profile on a real SLURM: as root on Debian, install and start a private single-node
 # cluster (munge, MariaDB, slurmdbd accounting, slurmctld, slurmd with fake GPUs), run the tiny
-# config through workflow/profiles/slurm, check it (tests/slurm/check.py), stop every daemon.
+# config through profiles/slurm, check it (tests/slurm/check.py), stop every daemon.
 #   tests/slurm/run.sh            # ~5-10 min; skipped with a message where it cannot run
 # State, logs, sockets and the database live in a temporary directory, on ports of their own;
 # the config files go to /etc/slurm (jobs' nested srun ignores SLURM_CONF) and are removed after.
@@ -165,7 +165,7 @@ setsid bash -c 'cd "$1" && shift && exec "$@"' run "$WORK/local" timeout -k 20 "
 SNAKEMAKE_PIDS+=($!)
 local_pid=$!
 setsid bash -c 'cd "$1" && shift && exec "$@"' run "$WORK/slurm" timeout -k 20 "$RUN_LIMIT" "$VENV_BIN/snakemake" -s "$ROOT/Snakefile" \
-    --workflow-profile "$ROOT/workflow/profiles/slurm" --configfile tiny.yaml \
+    --workflow-profile "$ROOT/profiles/slurm" --configfile tiny.yaml \
     --slurm-init-seconds-before-status-checks 2 --seconds-between-status-checks 2 \
     --latency-wait 5 --slurm-keep-successful-logs >"$WORK/slurm/run.log" 2>&1 &
 SNAKEMAKE_PIDS+=($!)

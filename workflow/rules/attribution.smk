@@ -40,22 +40,28 @@ rule figure_attribution_examples:
     input:
         data=data_files("{dataset}"),
         attributions=lambda wc: expand(
-            f"{RESULTS}/attributions/{wc.dataset}/{{model}}/{{method}}.pt",
-            model=config["datasets"][wc.dataset]["models"],
+            f"{RESULTS}/attributions/{wc.dataset}/{wc.model}/{{method}}.pt",
             method=methods_for(wc.dataset),
         ),
     output:
-        table=f"{RESULTS}/tables/attribution_examples_{{dataset}}.csv",
-        figure=report(
-            f"{RESULTS}/figures/attribution_examples_{{dataset}}.png",
+        table=report(
+            f"{RESULTS}/tables/attribution_examples_{{dataset}}-{{model}}.csv",
             caption="../report/attribution_examples.rst",
             category="Attributions",
-            subcategory="{dataset}",
+            subcategory="{dataset}: examples",
+            labels={"result": "{model}", "file": "table"},
+        ),
+        figure=report(
+            f"{RESULTS}/figures/attribution_examples_{{dataset}}-{{model}}.png",
+            caption="../report/attribution_examples.rst",
+            category="Attributions",
+            subcategory="{dataset}: examples",
+            labels={"result": "{model}", "file": "figure"},
         ),
     log:
-        f"{RESULTS}/logs/figures/attribution_examples_{{dataset}}.log",
+        f"{RESULTS}/logs/figures/attribution_examples_{{dataset}}-{{model}}.log",
     benchmark:
-        f"{RESULTS}/benchmarks/figures/attribution_examples_{{dataset}}.tsv"
+        f"{RESULTS}/benchmarks/figures/attribution_examples_{{dataset}}-{{model}}.tsv"
     conda:
         ENV
     threads: 1
@@ -83,22 +89,66 @@ rule figure_faithfulness:
             s=scored_attributions(),
         ),
     output:
-        diffid=f"{RESULTS}/tables/diffid.csv",
-        diffid_auc=f"{RESULTS}/tables/diffid_auc.csv",
-        recalibration=f"{RESULTS}/tables/diffid_recalibration.csv",
-        ground_truth=f"{RESULTS}/tables/ground_truth.csv",
-        deletion_insertion=f"{RESULTS}/tables/deletion_insertion_auc.csv",
+        diffid=report(
+            f"{RESULTS}/tables/diffid.csv",
+            caption="../report/faithfulness.rst",
+            category="Attributions",
+            subcategory="faithfulness",
+            labels={"result": "DiffID and ground truth", "file": "table diffid.csv"},
+        ),
+        diffid_auc=report(
+            f"{RESULTS}/tables/diffid_auc.csv",
+            caption="../report/faithfulness.rst",
+            category="Attributions",
+            subcategory="faithfulness",
+            labels={
+                "result": "DiffID and ground truth",
+                "file": "table diffid_auc.csv",
+            },
+        ),
+        recalibration=report(
+            f"{RESULTS}/tables/diffid_recalibration.csv",
+            caption="../report/faithfulness.rst",
+            category="Attributions",
+            subcategory="faithfulness",
+            labels={
+                "result": "DiffID and ground truth",
+                "file": "table diffid_recalibration.csv",
+            },
+        ),
+        ground_truth=report(
+            f"{RESULTS}/tables/ground_truth.csv",
+            caption="../report/faithfulness.rst",
+            category="Attributions",
+            subcategory="faithfulness",
+            labels={
+                "result": "DiffID and ground truth",
+                "file": "table ground_truth.csv",
+            },
+        ),
+        deletion_insertion=report(
+            f"{RESULTS}/tables/deletion_insertion_auc.csv",
+            caption="../report/deletion_insertion.rst",
+            category="Attributions",
+            subcategory="faithfulness",
+            labels={
+                "result": "deletion and insertion areas",
+                "file": "table deletion_insertion_auc.csv",
+            },
+        ),
         figure=report(
             f"{RESULTS}/figures/faithfulness.png",
             caption="../report/faithfulness.rst",
             category="Attributions",
             subcategory="faithfulness",
+            labels={"result": "DiffID and ground truth", "file": "figure"},
         ),
         curves_figure=report(
             f"{RESULTS}/figures/deletion_insertion.png",
             caption="../report/deletion_insertion.rst",
             category="Attributions",
             subcategory="faithfulness",
+            labels={"result": "deletion and insertion areas", "file": "figure"},
         ),
     log:
         f"{RESULTS}/logs/figures/faithfulness.log",

@@ -21,13 +21,11 @@ def scored_attributions():
 
 
 def attribution_targets():
-    datasets = [ds for ds in config["datasets"] if runs(ds, "attribution")]
-    if not datasets:
+    pairs = dataset_models("attribution")
+    if not pairs:
         return []
     return [
-        *expand(
-            f"{RESULTS}/figures/attribution_examples_{{dataset}}.png", dataset=datasets
-        ),
+        *[f"{RESULTS}/figures/attribution_examples_{ds}-{m}.png" for ds, m in pairs],
         f"{RESULTS}/figures/faithfulness.png",
         f"{RESULTS}/figures/deletion_insertion.png",
     ]

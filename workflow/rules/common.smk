@@ -18,10 +18,10 @@ from attrib.catalogue import (
     method_modalities,
     parse_order,
     source_modality,
-    tokenizer_source,
 )
 from attrib.config import (
     METHOD_SELECTORS,
+    check_config_files,
     dataset_tokenizer,
     lambda_label,
     load_schema,
@@ -29,10 +29,9 @@ from attrib.config import (
     validate_config,
 )
 
-validate_config(
-    config,
-    load_schema(Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml"),
-)
+check_config_files(workflow.configfiles)
+
+validate_config(config, load_schema())
 
 RESULTS = "results"
 RESOURCES = config["resources_dir"]
@@ -116,6 +115,11 @@ def data_files(dataset):
     ]
 
 
+def metas(datasets):
+    """The meta.json of each dataset once (figures read class counts and sizes there)."""
+    return [f"{RESULTS}/data/{ds}/meta.json" for ds in dict.fromkeys(datasets)]
+
+
 def weights_flag(model):
     return f"{RESOURCES}/weights/{model}.ok"
 
@@ -127,7 +131,11 @@ def downloads(model):
 
 
 def tokenizer_of(dataset):
-    """A text dataset's tokenizer: the model that gives it, its entry and its source."""
+    """A text dataset's tokenizer: the model that gives it, its entry and the tokenizer's name
+    (attrib.resources.tokenizer_dir)."""
     name = dataset_tokenizer(config, dataset)
-    entry = config["models"].get(name)
-    return {"model": name, "entry": entry, "source": tokenizer_source(name, entry)}
+    return {
+        "model": name,
+        "entry": config["models"].get(name),
+        "tokenizer": MODEL_FACTS[name].tokenizer,
+    }

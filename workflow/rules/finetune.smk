@@ -41,13 +41,28 @@ rule figure_training:
             f"{RESULTS}/tables/accuracy/{{t[0]}}/{{t[1]}}/lam{{t[2]}}.csv",
             t=trained_models(),
         ),
+        metas=metas(t[0] for t in trained_models()),
     output:
-        history=f"{RESULTS}/tables/training.csv",
-        accuracy=f"{RESULTS}/tables/test_accuracy.csv",
+        history=report(
+            f"{RESULTS}/tables/training.csv",
+            caption="../report/training.rst",
+            category="Fine-tuning",
+            labels={
+                "result": "validation accuracy per epoch",
+                "file": "table training.csv",
+            },
+        ),
+        accuracy=report(
+            f"{RESULTS}/tables/test_accuracy.csv",
+            caption="../report/training.rst",
+            category="Fine-tuning",
+            labels={"result": "test accuracy", "file": "table test_accuracy.csv"},
+        ),
         figure=report(
             f"{RESULTS}/figures/training_curves.png",
             caption="../report/training.rst",
             category="Fine-tuning",
+            labels={"result": "validation accuracy per epoch", "file": "figure"},
         ),
     log:
         f"{RESULTS}/logs/figures/training.log",

@@ -106,24 +106,53 @@ rule figure_missingness:
         ],
         metas=[f"{RESULTS}/data/{ds}/meta.json" for ds in missingness_image_datasets()],
     output:
-        orders=f"{RESULTS}/tables/missingness_orders.csv",
-        modes=f"{RESULTS}/tables/missingness_removal_modes.csv",
-        classes=f"{RESULTS}/tables/missingness_classes.csv",
-        top_classes=f"{RESULTS}/tables/missingness_top_classes.csv",
+        orders=report(
+            f"{RESULTS}/tables/missingness_orders.csv",
+            caption="../report/missingness_orders.rst",
+            category="Missingness bias",
+            labels={"result": "orders", "file": "table missingness_orders.csv"},
+        ),
+        modes=report(
+            f"{RESULTS}/tables/missingness_removal_modes.csv",
+            caption="../report/missingness_removal_modes.rst",
+            category="Missingness bias",
+            labels={
+                "result": "removal modes",
+                "file": "table missingness_removal_modes.csv",
+            },
+        ),
+        classes=report(
+            f"{RESULTS}/tables/missingness_classes.csv",
+            caption="../report/missingness_classes.rst",
+            category="Missingness bias",
+            labels={"result": "class shift", "file": "table missingness_classes.csv"},
+        ),
+        top_classes=report(
+            f"{RESULTS}/tables/missingness_top_classes.csv",
+            caption="../report/missingness_classes.rst",
+            category="Missingness bias",
+            labels={
+                "result": "class shift",
+                "file": "table missingness_top_classes.csv",
+            },
+        ),
         orders_figure=report(
             f"{RESULTS}/figures/missingness_orders.png",
             caption="../report/missingness_orders.rst",
             category="Missingness bias",
+            labels={"result": "orders", "file": "figure"},
         ),
         modes_figure=report(
             f"{RESULTS}/figures/missingness_removal_modes.png",
             caption="../report/missingness_removal_modes.rst",
             category="Missingness bias",
+            labels={"result": "removal modes", "file": "figure"},
         ),
         classes_figure=report(
             f"{RESULTS}/figures/missingness_classes.png",
             caption="../report/missingness_classes.rst",
             category="Missingness bias",
+            labels={"result": "class shift", "file": "figure"},
         ),
     log:
         f"{RESULTS}/logs/figures/missingness.log",
@@ -147,14 +176,31 @@ rule figure_missingness:
 
 rule figure_missingness_topk:
     input:
-        expand(f"{RESULTS}/tables/ablate/topk/{{dataset}}.csv", dataset=topk_datasets()),
+        topk=expand(
+            f"{RESULTS}/tables/ablate/topk/{{dataset}}.csv", dataset=topk_datasets()
+        ),
+        metas=metas(topk_datasets()),
     output:
-        curve=f"{RESULTS}/tables/missingness_topk.csv",
-        summary=f"{RESULTS}/tables/missingness_topk_summary.csv",
+        curve=report(
+            f"{RESULTS}/tables/missingness_topk.csv",
+            caption="../report/missingness_topk.rst",
+            category="Missingness bias",
+            labels={"result": "LIME top-K test", "file": "table missingness_topk.csv"},
+        ),
+        summary=report(
+            f"{RESULTS}/tables/missingness_topk_summary.csv",
+            caption="../report/missingness_topk.rst",
+            category="Missingness bias",
+            labels={
+                "result": "LIME top-K test",
+                "file": "table missingness_topk_summary.csv",
+            },
+        ),
         figure=report(
             f"{RESULTS}/figures/missingness_topk.png",
             caption="../report/missingness_topk.rst",
             category="Missingness bias",
+            labels={"result": "LIME top-K test", "file": "figure"},
         ),
     log:
         f"{RESULTS}/logs/figures/missingness_topk.log",
@@ -172,17 +218,27 @@ rule figure_missingness_topk:
 
 rule figure_missingness_text:
     input:
-        [
+        patches=[
             f"{RESULTS}/tables/ablate/patches/{ds}/{m}/{r}.csv"
             for ds, m, r in ablation_jobs()
             if modality(ds) == "text"
         ],
+        metas=metas(ds for ds, _, _ in ablation_jobs() if modality(ds) == "text"),
     output:
-        curve=f"{RESULTS}/tables/missingness_text.csv",
+        curve=report(
+            f"{RESULTS}/tables/missingness_text.csv",
+            caption="../report/missingness_text.rst",
+            category="Missingness bias",
+            labels={
+                "result": "text: [MASK] vs deleting",
+                "file": "table missingness_text.csv",
+            },
+        ),
         figure=report(
             f"{RESULTS}/figures/missingness_text.png",
             caption="../report/missingness_text.rst",
             category="Missingness bias",
+            labels={"result": "text: [MASK] vs deleting", "file": "figure"},
         ),
     log:
         f"{RESULTS}/logs/figures/missingness_text.log",

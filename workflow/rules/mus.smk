@@ -112,7 +112,7 @@ rule attack_stability:
         runtime=480,
         gpu=1,
     params:
-        q=config["certify"]["q"],
+        q=config["certify"]["attack"]["q"],
         attack=config["certify"]["attack"],
         samples=lambda wc: mus_samples(wc.dataset, "attack"),
         chunk_size=config["chunk_size"],
@@ -124,18 +124,25 @@ rule attack_stability:
 
 rule figure_certified_accuracy:
     input:
-        expand(
+        samples=expand(
             f"{RESULTS}/tables/certify/e2/{{pair[0]}}/{{pair[1]}}/lam{{lam}}.csv",
             pair=dataset_models("mus"),
             lam=lambdas(),
         ),
+        metas=metas(ds for ds, _ in dataset_models("mus")),
     output:
         samples=f"{RESULTS}/tables/e2_samples.csv",
-        curve=f"{RESULTS}/tables/e2_certified_accuracy.csv",
+        curve=report(
+            f"{RESULTS}/tables/e2_certified_accuracy.csv",
+            caption="../report/certified_accuracy.rst",
+            category="MuS certificates",
+            labels={"result": "E2 certified accuracy", "file": "table"},
+        ),
         figure=report(
             f"{RESULTS}/figures/e2_certified_accuracy.png",
             caption="../report/certified_accuracy.rst",
             category="MuS certificates",
+            labels={"result": "E2 certified accuracy", "file": "figure"},
         ),
     log:
         f"{RESULTS}/logs/figures/certified_accuracy.log",
@@ -168,32 +175,60 @@ rule figure_mus_stability:
             pair=dataset_models("mus"),
             lam=attack_lambdas(),
         ),
+        metas=metas(ds for ds, _ in dataset_models("mus")),
     output:
         e1_samples=f"{RESULTS}/tables/e1_samples.csv",
         attack_samples=f"{RESULTS}/tables/e1_attack_samples.csv",
-        e1_curves=f"{RESULTS}/tables/e1_stability.csv",
-        e1_grid_curves=f"{RESULTS}/tables/e1_stability_grid.csv",
-        e3=f"{RESULTS}/tables/e3_sparsity.csv",
-        masked_accuracy=f"{RESULTS}/tables/masked_accuracy.csv",
+        e1_curves=report(
+            f"{RESULTS}/tables/e1_stability.csv",
+            caption="../report/e1_stability.rst",
+            category="MuS certificates",
+            labels={"result": "E1 stability, certified vs attack", "file": "table"},
+        ),
+        e1_grid_curves=report(
+            f"{RESULTS}/tables/e1_stability_grid.csv",
+            caption="../report/e1_stability_grid.rst",
+            category="MuS certificates",
+            labels={"result": "E1 stability, every method and top-f", "file": "table"},
+        ),
+        e3=report(
+            f"{RESULTS}/tables/e3_sparsity.csv",
+            caption="../report/e3_sparsity.rst",
+            category="MuS certificates",
+            labels={"result": "E3 sparsity", "file": "table"},
+        ),
+        masked_accuracy=report(
+            f"{RESULTS}/tables/masked_accuracy.csv",
+            caption="../report/masked_accuracy.rst",
+            category="MuS certificates",
+            labels={"result": "masked accuracy", "file": "table"},
+        ),
         e1_figure=report(
             f"{RESULTS}/figures/e1_stability.png",
             caption="../report/e1_stability.rst",
             category="MuS certificates",
+            labels={"result": "E1 stability, certified vs attack", "file": "figure"},
         ),
         e1_grid_figure=report(
             f"{RESULTS}/figures/e1_stability_grid.png",
             caption="../report/e1_stability_grid.rst",
             category="MuS certificates",
+            labels={
+                "result": "E1 stability, every method and top-f",
+                "file": "figure",
+            },
         ),
         e3_figure=report(
             f"{RESULTS}/figures/e3_sparsity.png",
             caption="../report/e3_sparsity.rst",
             category="MuS certificates",
+            labels={"result": "E3 sparsity", "file": "figure"},
         ),
         masked_accuracy_figure=report(
             f"{RESULTS}/figures/masked_accuracy.png",
             caption="../report/masked_accuracy.rst",
             category="MuS certificates",
+            labels={"result": "masked accuracy", "file": "figure"},
         ),
     log:
         f"{RESULTS}/logs/figures/mus_stability.log",

@@ -55,6 +55,7 @@ rule smug_evaluate:
         runtime=60,
         gpu=1,
     params:
+        protocol=config.get("smug", {}).get("saliency_protocol"),
         thresholds=config.get("smug", {}).get("thresholds"),
         sparsity_threshold=config.get("smug", {}).get("sparsity_threshold"),
         chunk_size=config["chunk_size"],
@@ -79,24 +80,59 @@ rule figure_smug:
             f"{RESULTS}/tables/smug/scores/{{p[0]}}/{{p[1]}}.csv", p=smug_pairs()
         ),
     output:
-        solver=f"{RESULTS}/tables/smug_solver.csv",
-        scores=f"{RESULTS}/tables/smug_scores.csv",
-        summary=f"{RESULTS}/tables/smug_summary.csv",
-        examples=f"{RESULTS}/tables/smug_examples.csv",
+        solver=report(
+            f"{RESULTS}/tables/smug_solver.csv",
+            caption="../report/smug_solver_time.rst",
+            category="SMUG",
+            labels={"result": "solver time", "file": "table smug_solver.csv"},
+        ),
+        scores=report(
+            f"{RESULTS}/tables/smug_scores.csv",
+            caption="../report/smug_saliency.rst",
+            category="SMUG",
+            labels={
+                "result": "saliency metric and sparsity",
+                "file": "table smug_scores.csv",
+            },
+        ),
+        summary=report(
+            f"{RESULTS}/tables/smug_summary.csv",
+            caption="../report/smug_saliency.rst",
+            category="SMUG",
+            labels={
+                "result": "saliency metric and sparsity",
+                "file": "table smug_summary.csv",
+            },
+        ),
+        status=report(
+            f"{RESULTS}/tables/smug_status.csv",
+            caption="../report/smug_saliency.rst",
+            category="SMUG",
+            labels={"result": "solver statuses", "file": "table smug_status.csv"},
+        ),
+        examples=report(
+            f"{RESULTS}/tables/smug_examples.csv",
+            caption="../report/smug_examples.rst",
+            category="SMUG",
+            labels={"result": "example maps", "file": "table smug_examples.csv"},
+        ),
         examples_figure=report(
             f"{RESULTS}/figures/smug_examples.png",
             caption="../report/smug_examples.rst",
             category="SMUG",
+            labels={"result": "example maps", "file": "figure"},
         ),
         saliency_figure=report(
             f"{RESULTS}/figures/smug_saliency.png",
             caption="../report/smug_saliency.rst",
             category="SMUG",
+            labels={"result": "saliency metric and sparsity", "file": "figure"},
         ),
         solver_figure=report(
             f"{RESULTS}/figures/smug_solver_time.png",
             caption="../report/smug_solver_time.rst",
             category="SMUG",
+            labels={"result": "solver time", "file": "figure"},
         ),
     log:
         f"{RESULTS}/logs/figures/smug.log",

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 
 from attrib.features import upsample_keep
 from attrib.models.base import chunked_logits, class_targets
+from attrib.runtime import progress_bar
 
 
 @dataclass
@@ -27,17 +28,19 @@ class Attribution:
     features: torch.Tensor
 
 
-
 def stored_maps(result: Attribution, model, image_size: int) -> tuple[torch.Tensor | None, torch.Tensor | None]:
-    """The pixel maps the attribute stage stores beside the features, (N, H, W) on the CPU: the
-    signed map summed over channels, and the |map| summed over channels that DiffID ranks; a
-    feature-level method (no pixel map) spreads each patch's |score| over its pixels. Text: none."""
+    """What the attribute stage keeps of one result, on the CPU: the signed map summed over
+    channels (float16, only drawn) and the magnitude, |map| summed over channels (float32:
+    DiffID, the saliency metric and the ground-truth scores rank its pixels, and float16 rounding
+    ties many of them, leaving their order arbitrary). Feature-level image methods paint each
+    patch's |score| on its pixels; text has neither map."""
     if result.map is not None:
         pixel_map = result.map.detach()
-        return pixel_map.sum(dim=1).half().cpu(), pixel_map.abs().sum(dim=1).half().cpu()
+        return pixel_map.sum(dim=1).half().cpu(), pixel_map.abs().sum(dim=1).float().cpu()
     if model.modality == "image":
-        return None, upsample_keep(result.features.detach().abs(), image_size, model.patch)[:, 0].half().cpu()
+        return None, upsample_keep(result.features.detach().abs(), image_size, model.patch)[:, 0].float().cpu()
     return None, None
+
 
 @contextmanager
 def seeded_global_rng(seed: int):
@@ -51,12 +54,6 @@ def seeded_global_rng(seed: int):
             yield
         finally:
             np.random.set_state(state)
-
-
-def patch_index(image_size: int, patch: int, device=None) -> torch.Tensor:
-    """(1, 1, H, W) long: the row-major feature index of the patch each pixel belongs to."""
-    p = (image_size // patch) ** 2
-    return upsample_keep(torch.arange(p, device=device)[None], image_size, patch)
 
 
 def signed_patch_means(pixel_map: torch.Tensor, patch: int) -> torch.Tensor:
@@ -107,8 +104,8 @@ class AttributionMethod:
 
     def _attribute_chunks(self, inputs, target, opts) -> Attribution:
         size = self._inputs_per_chunk(opts)
-        parts = [self._attribute(inputs[a:a + size], target[a:a + size], opts)
-                 for a in range(0, inputs.shape[0], size)]
+        chunks = progress_bar(range(0, inputs.shape[0], size), desc=f"{type(self).__name__}, {size} inputs per chunk")
+        parts = [self._attribute(inputs[a:a + size], target[a:a + size], opts) for a in chunks]
         pixel_map = None if parts[0].map is None else torch.cat([part.map for part in parts])
         features = torch.cat([part.features for part in parts])
         return Attribution(pixel_map, features * self.model.feature_mask(inputs).to(features))

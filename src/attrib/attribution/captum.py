@@ -6,7 +6,7 @@ from __future__ import annotations
 import captum.attr
 import torch
 
-from attrib.attribution.base import Attribution, AttributionMethod, patch_index, signed_patch_means
+from attrib.attribution.base import Attribution, AttributionMethod, signed_patch_means
 from attrib.features import pixel_to_features
 
 
@@ -61,10 +61,10 @@ class IntegratedGradients(CaptumMethod):
     """captum IntegratedGradients from the black image (text: from α = 0) to the input."""
 
     captum_class = captum.attr.IntegratedGradients
-    defaults = {"chunk_size": 64, "n_steps": 32, "method": "gausslegendre"}
+    defaults = {"chunk_size": 64, "n_steps": 32, "integration": "gausslegendre"}
 
     def _captum_kwargs(self, inputs, opts):
-        return {"baselines": torch.zeros_like(inputs), "n_steps": opts["n_steps"], "method": opts["method"],
+        return {"baselines": torch.zeros_like(inputs), "n_steps": opts["n_steps"], "method": opts["integration"],
                 "internal_batch_size": opts["chunk_size"]}
 
 
@@ -109,35 +109,15 @@ class GradientShap(CaptumMethod):
         return {"baselines": baselines, "n_samples": opts["n_samples"], "stdevs": opts["stdevs"]}
 
 
-class CaptumAblation(CaptumMethod):
+class Occlusion(CaptumMethod):
     """Removal of one feature at a time (patch set to black; text: α of the token set to 0), the
-    drop of the target logit being the feature's score; as many removals per pass as
-    ``chunk_size`` allows."""
-
-    signed_features = True
-
-    def _per_eval(self, variable, opts):
-        return max(1, opts["chunk_size"] // variable.shape[0])
-
-
-class FeatureAblation(CaptumAblation):
-    """captum FeatureAblation with the patch (text: position) index as ``feature_mask``."""
-
-    captum_class = captum.attr.FeatureAblation
-
-    def _captum_kwargs(self, variable, opts):
-        if self.model.modality == "text":
-            mask = torch.arange(variable.shape[1], device=variable.device)[None]
-        else:
-            mask = patch_index(variable.shape[-1], self.model.patch, variable.device)
-        return {"baselines": 0.0, "feature_mask": mask, "perturbations_per_eval": self._per_eval(variable, opts)}
-
-
-class Occlusion(CaptumAblation):
-    """captum Occlusion with patch-sized windows and patch strides: one window per grid cell, so on
-    the patch grid it equals ``feature_ablation``."""
+    drop of the target logit being the feature's score: captum Occlusion with patch-sized windows
+    and patch strides, one window per grid cell (on this grid captum FeatureAblation with a patch
+    ``feature_mask`` computes the same, so the registry holds one of the two); as many removals per
+    pass as ``chunk_size`` allows."""
 
     captum_class = captum.attr.Occlusion
+    signed_features = True
 
     def _captum_kwargs(self, variable, opts):
         if self.model.modality == "text":
@@ -146,4 +126,4 @@ class Occlusion(CaptumAblation):
             patch, channels = self.model.patch, variable.shape[1]
             window, strides = (channels, patch, patch), (channels, patch, patch)
         return {"sliding_window_shapes": window, "strides": strides, "baselines": 0.0,
-                "perturbations_per_eval": self._per_eval(variable, opts)}
+                "perturbations_per_eval": max(1, opts["chunk_size"] // variable.shape[0])}

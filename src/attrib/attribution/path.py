@@ -9,6 +9,7 @@ import torch.nn.functional as F
 
 from attrib.attribution.base import Attribution, AttributionMethod
 from attrib.features import pixel_to_features
+from attrib.runtime import progress_bar
 
 
 def target_logit(logits, target):
@@ -72,7 +73,8 @@ class PathAttribution(AttributionMethod):
         per_input = alphas[0].numel()
         objective = OBJECTIVES[opts["objective"]]
         vanilla, kept_sum, kept_count = torch.zeros_like(x), torch.zeros_like(x), torch.zeros_like(x)
-        for rows in torch.arange(n_inputs * per_input, device=x.device).split(opts["chunk_size"]):
+        chunks = torch.arange(n_inputs * per_input, device=x.device).split(opts["chunk_size"])
+        for rows in progress_bar(chunks, desc=f"{type(self).__name__}, {opts['chunk_size']} path points per chunk"):
             owner, ref = rows // per_input, rows // opts["n_points"] % n_refs
             r, xi = refs[owner, ref], x[owner]
             a = alphas.reshape(-1)[rows].view(-1, *[1] * (x.dim() - 1))

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from attrib.attribution.base import AttributionMethod, RandomAttribution
 from attrib.attribution.captum import (
-    FeatureAblation,
     GradientShap,
     InputXGradient,
     IntegratedGradients,
@@ -16,6 +15,7 @@ from attrib.attribution.captum import (
 )
 from attrib.attribution.path import ExpectedGradients, IntGradSG, IntGradUniform, PathAttribution
 from attrib.attribution.surrogate import KernelShap, Lime
+from attrib.models.base import require_feature_classifier
 from attrib.smug.methods import Smug, SmugBase
 
 METHODS: dict[str, type[AttributionMethod]] = {
@@ -29,7 +29,6 @@ METHODS: dict[str, type[AttributionMethod]] = {
     "intgrad_uniform": IntGradUniform,
     "expgrad": ExpectedGradients,
     "occlusion": Occlusion,
-    "feature_ablation": FeatureAblation,
     "lime": Lime,
     "kernelshap": KernelShap,
     "random": RandomAttribution,
@@ -49,4 +48,5 @@ def path_family(name: str) -> str | None:
 def build_method(name: str, model, **options) -> AttributionMethod:
     if name not in METHODS:
         raise ValueError(f"unknown attribution method {name!r}; expected one of {sorted(METHODS)}")
+    require_feature_classifier(model, f"attribution method {name!r}")
     return METHODS[name](model, **options)

@@ -14,7 +14,7 @@ import pandas as pd
 import torch
 
 from attrib.features import ranks
-from attrib.models.base import chunked_logits
+from attrib.models.base import chunked_logits, require_feature_classifier
 
 
 def random_orderings(n: int, p: int, seed: int, feature_mask: torch.Tensor | None = None) -> torch.Tensor:
@@ -84,6 +84,7 @@ def patch_ablation(
     step k removes round(k·n_i/p) of input i's features, so every step is the same fraction
     of each input; orderings must list the real features first.
     """
+    require_feature_classifier(model, "patch_ablation")
     n, p = order.shape
     steps = torch.arange(p + 1) if steps is None else torch.as_tensor(list(steps), dtype=torch.long)
     steps = steps.to(x.device)

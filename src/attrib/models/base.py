@@ -7,6 +7,7 @@ attributions, MuS, ablations and LIME never touch pixels, embeddings or tokens t
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import torch
@@ -64,6 +65,23 @@ class FeatureClassifier(nn.Module):
         expected = (x.shape[0], self.num_features(x))
         if tuple(keep.shape) != expected:
             raise ValueError(f"keep has shape {tuple(keep.shape)}, expected (N, p) = {expected}")
+
+
+def require_feature_classifier(model, what: str) -> None:
+    """Fail with how to wrap a plain torch network: every method here removes features
+    through ``model(x, keep=α, removal=...)``, the interface of a ``FeatureClassifier`` (or of
+    any model that takes ``keep``)."""
+    try:
+        if "keep" in inspect.signature(model.forward).parameters:
+            return
+    except (AttributeError, TypeError, ValueError):  # no forward, or one without a signature
+        pass
+    raise TypeError(
+        f"{what} needs an attrib FeatureClassifier, called as model(x, keep=α, removal=...), not a plain "
+        f"{type(model).__name__}. Wrap an image network (inputs in [0, 1], normalised inside, features the "
+        f"patches of a grid): attrib.ImageClassifier(net, num_classes=1000, image_size=224, patch=16); "
+        f"text models: attrib.build_model('bert', meta). See docs/library.md."
+    )
 
 
 class ImageClassifier(FeatureClassifier):

@@ -64,6 +64,7 @@ def e1_certified_table(model, x, y, scores: dict, fractions, lam, *, q, seed, ch
     table.insert(3, "label", y.cpu().numpy()[table["sample"].to_numpy()])
     table.insert(4, "num_features", feature_mask.sum(dim=1).cpu().numpy()[table["sample"].to_numpy()])
     table["requested_lambda"] = float(lam)
+    table["q"] = q
     return table.drop(columns="explanation")
 
 
@@ -109,7 +110,7 @@ def e1_attack_table(model, x, scores: torch.Tensor, fraction: float, lam, *, q, 
                 consistent = smoothed(x, alpha, mu).argmax(1) == smoothed(x, ones, mu).argmax(1)
             parts.append(pd.DataFrame({
                 "sample": np.arange(len(x)), "method": method, "top_fraction": fraction, "mode": mode,
-                "with_mu": use_mu, "lambda": voting.lam, "requested_lambda": float(lam),
+                "with_mu": use_mu, "lambda": voting.lam, "requested_lambda": float(lam), "q": q,
                 "num_features": feature_mask.sum(dim=1).cpu().numpy(),
                 "consistent": consistent.cpu().numpy(),
                 "r_max_incremental": r["incremental"], "r_max_decremental": r["decremental"],

@@ -72,14 +72,15 @@ def shap(g, n, p, device, *, n_background=100, n_samples=48, seed=0, chunk_size=
     return (grads * (1 - pick)).mean(dim=1)
 
 
-def lime(g, n, p, device, *, n_samples=100, kernel_width=0.25, ridge=1.0, seed=0, chunk_size=256,
+def lime(g, n, p, device, *, n_samples=48, kernel_width=0.25, ridge=1.0, seed=0, chunk_size=256,
          feature_mask=None, **_):
-    """|LIME weights|: ridge regression of g on random binary α (each feature kept with
-    probability ½, the first row all ones), rows weighted by an exponential kernel of the cosine
-    distance to α = 1. This is the MuS paper's LIME; the registry's ``lime``
-    (:mod:`attrib.attribution.surrogate`, the re-calibration and missingness papers' LIME) differs
-    on purpose in its kernel (square root of the exponential) and rows (no all-kept row); both
-    share :func:`~attrib.attribution.surrogate.weighted_linear_fit`."""
+    """|LIME weights|: ridge regression of g on ``n_samples`` random binary α (each feature kept
+    with probability ½, the first row all ones), rows weighted by an exponential kernel of the
+    cosine distance to α = 1. 48 rows, as the MuS code's ``explain_instance(num_samples=48)``
+    (its 100 random binary rows only fit LIME's feature statistics). This is the MuS paper's
+    LIME; the registry's ``lime`` (:mod:`attrib.attribution.surrogate`, the re-calibration and
+    missingness papers' LIME) differs on purpose in its kernel (square root of the exponential)
+    and rows (no all-kept row); both share :func:`~attrib.attribution.surrogate.weighted_linear_fit`."""
     z = (torch.rand(n_samples, p, generator=torch.Generator().manual_seed(seed)) < 0.5).float()
     z[0] = 1
     z = z.to(device)

@@ -14,6 +14,9 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
+from attrib.models.base import require_feature_classifier
+from attrib.runtime import progress_bar
+
 MODES = ("voting", "soft")
 
 
@@ -59,6 +62,7 @@ class SmoothedClassifier:
     def __init__(self, model, lam, q=64, seed=0, mode="voting", chunk_size=1024, removal=None):
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}; expected one of {MODES}")
+        require_feature_classifier(model, "SmoothedClassifier")
         self.model = model
         self.q = q
         self.lam = round_lambda(lam, q)
@@ -96,7 +100,8 @@ class SmoothedClassifier:
         ``chunk_size`` inputs per forward pass."""
         s = self.masks(alpha.shape[1]).to(x.device)
         parts = []
-        for a in range(0, len(row), self.chunk_size):
+        chunks = range(0, len(row), self.chunk_size)
+        for a in progress_bar(chunks, desc=f"MuS λ={self.lam:g}, {self.chunk_size} masked inputs per chunk"):
             r, jj = row[a:a + self.chunk_size], j[a:a + self.chunk_size]
             # = clamp(μ + α ⊙ s_j, 0, 1) for binary μ and α in [0, 1], but with a gradient at α = 1
             keep = mu[r] + (1 - mu[r]) * alpha[r] * s[jj]

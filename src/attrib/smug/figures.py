@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from attrib.figures import _colour_scale, _panels, plt, sns
+from attrib.figures import _colour_scale, _panels, method_colour, method_label, method_palette, plt, show_n, sns
 
 
-SMUG_ORDER = ("smug", "smug_base")
+SMUG_ORDER = ("smug", "smug (timeout)", "smug_base")
+SOLVER_STATUSES = ("optimal", "timeout", "fallback")
 
 
 def smug_method_order(methods) -> list[str]:
@@ -17,36 +18,68 @@ def smug_method_order(methods) -> list[str]:
     return [m for m in SMUG_ORDER if m in methods] + [m for m in methods if m not in SMUG_ORDER]
 
 
+def with_status_labels(scores: pd.DataFrame) -> pd.DataFrame:
+    """SMUG's rows relabelled by solver status: ``smug`` (proven optimal masks), ``smug
+    (timeout)`` (valid masks not proven minimal), ``smug (fallback)`` (no mask: not scored)."""
+    status = scores["status"] if "status" in scores else pd.Series(None, index=scores.index, dtype=object)
+    apart = (scores["method"] == "smug") & status.isin(["timeout", "fallback"])
+    return scores.assign(method=scores["method"].where(~apart, "smug (" + status.astype(str) + ")"))
+
+
+def smug_status_counts(solver: pd.DataFrame) -> pd.DataFrame:
+    """Per (dataset, model, backend): how many of the maps' masks each solver status produced."""
+    own = solver[(solver["role"] == "maps") & (solver["solution"] == 0)]
+    counts = own.groupby(["dataset", "model", "backend", "status"], sort=False).size().unstack(fill_value=0)
+    return counts.reindex(columns=list(SOLVER_STATUSES), fill_value=0).reset_index().rename_axis(columns=None)
+
+
 def smug_summary(scores: pd.DataFrame) -> pd.DataFrame:
-    """Per (dataset, model, method): median saliency metric, mean sparsity and ground truth."""
+    """Per (dataset, model, method; SMUG split by solver status): inputs, how many were scored
+    (all-zero maps, constant crops and fallback masks are not), median saliency metric, mean
+    sparsity and ground truth; and the median saliency metric on the inputs whose SMUG mask is
+    proven optimal (``median_saliency_metric_paired``), so every method compares on one set."""
+    scores = with_status_labels(scores)
     columns = [c for c in ("saliency_metric", "area", "prob", "kept_fraction", "gini", "pointing",
                            "relevance_mass", "mask_auc") if c in scores]
     grouped = scores.groupby(["dataset", "model", "method"], sort=False)
     out = grouped[columns].mean().add_prefix("mean_")
+    optimal = scores[scores["method"] == "smug"][["dataset", "model", "input"]]
+    paired = scores.merge(optimal, on=["dataset", "model", "input"]).groupby(["dataset", "model", "method"], sort=False)
+    out.insert(0, "median_saliency_metric_paired", paired["saliency_metric"].median())
     out.insert(0, "median_saliency_metric", grouped["saliency_metric"].median())
+    out.insert(0, "scored", grouped["saliency_metric"].count())
     out.insert(0, "inputs", grouped.size())
     return out.reset_index()
 
 
 def smug_saliency_figure(scores: pd.DataFrame) -> plt.Figure:
-    """Per (dataset, model): saliency metric (lower is better) and fraction kept per method."""
+    """Per (dataset, model): saliency metric (lower is better) and fraction kept per method, on
+    the scored inputs; SMUG's timeout masks apart from its optimal ones, fallbacks counted in
+    the title only; each method in its colour."""
     pairs = list(scores.groupby(["dataset", "model"], sort=False).groups)
-    fig, axes = plt.subplots(len(pairs), 2, figsize=(10, 3.4 * len(pairs)), squeeze=False)
+    fig, axes = plt.subplots(len(pairs), 2, figsize=(10, 3.6 * len(pairs)), squeeze=False)
     for (ax_metric, ax_kept), (dataset, model) in zip(axes, pairs):
         table = scores[(scores["dataset"] == dataset) & (scores["model"] == model)]
-        order = smug_method_order(table["method"])
-        sns.boxplot(data=table, x="method", y="saliency_metric", order=order, ax=ax_metric, color="#9ecae1",
-                    showfliers=False)
+        status = table.loc[table["method"] == "smug", "status"].value_counts()
+        table = with_status_labels(table[table["saliency_metric"].notna()])
+        methods = smug_method_order(table["method"])
+        table = table.assign(method_name=table["method"].map(method_label))
+        order, palette = [method_label(m) for m in methods], method_palette(methods)
+        sns.boxplot(data=table, x="method_name", y="saliency_metric", order=order, ax=ax_metric, hue="method_name",
+                    palette=palette, showfliers=False, boxprops={"alpha": 0.6}, legend=False)
         np.random.seed(0)  # seaborn jitters strip points with numpy's global generator
-        sns.stripplot(data=table, x="method", y="saliency_metric", order=order, ax=ax_metric, size=2, color="0.3")
-        ax_metric.set(title=f"{dataset} / {model}: saliency metric", ylabel="log max(a, 0.05) − log p, lower is better",
-                      xlabel="")
-        sns.barplot(data=table, x="method", y="kept_fraction", order=order, ax=ax_kept, color="#fdae6b",
-                    seed=0)  # the error bar is a bootstrap interval
+        sns.stripplot(data=table, x="method_name", y="saliency_metric", order=order, ax=ax_metric, size=2, color="0.3")
+        masks = ", ".join(f"{int(status.get(s, 0))} {s}" for s in SOLVER_STATUSES)
+        ax_metric.set(title=f"{dataset} / {model}: saliency metric\nSMUG masks: {masks} (fallback not scored)",
+                      ylabel="log max(a, 0.05) − log p, lower is better", xlabel="")
+        ax_metric.title.set_fontsize(9)
+        sns.barplot(data=table, x="method_name", y="kept_fraction", order=order, ax=ax_kept, hue="method_name",
+                    palette=palette, legend=False, seed=0)  # the error bar is a bootstrap interval
         ax_kept.set(title=f"{dataset} / {model}: sparsity", ylabel="fraction of positions kept", xlabel="",
                     ylim=(0, 1))
         for ax in (ax_metric, ax_kept):
             ax.tick_params(axis="x", rotation=30, labelsize=7)
+            show_n(ax, table.groupby("method").size(), extra=" inputs", in_title=True)
     fig.tight_layout()
     return fig
 
@@ -94,8 +127,8 @@ def smug_examples_figure(blocks: list[dict]) -> plt.Figure:
                 for c, name in enumerate(names):
                     grid = block["columns"][name][r].numpy()
                     axes[r, c + 1].imshow(grid, **_colour_scale(grid))
-            for c, title in enumerate(["input", *names]):
-                axes[0, c].set_title(title, fontsize=7)
+            for c, title in enumerate(["input", *map(method_label, names)]):
+                axes[0, c].set_title(title, fontsize=7, color="black" if c == 0 else method_colour(names[c - 1]))
             for ax in axes.flat:
                 ax.set_xticks([])
                 ax.set_yticks([])
@@ -109,7 +142,7 @@ def smug_examples_figure(blocks: list[dict]) -> plt.Figure:
             ax.imshow(strip, aspect="auto", **_colour_scale(strip))
             ax.grid(False)
             ax.set_xticks(range(len(tokens)), tokens, rotation=60, ha="right", fontsize=5)
-            ax.set_yticks(range(len(names)), names, fontsize=6)
+            ax.set_yticks(range(len(names)), [method_label(n) for n in names], fontsize=6)
             ax.set_title(block["labels"][r], fontsize=6, loc="left")
         subfig.subplots_adjust(hspace=1.2, bottom=0.08)
     return fig

@@ -31,9 +31,9 @@ import torch
 import torch.nn.functional as F
 from scipy.optimize import Bounds, LinearConstraint, milp
 from torch import nn
-from tqdm.auto import tqdm
 
 from attrib.catalogue import SMUG_BACKENDS, SMUG_DEFAULTS
+from attrib.runtime import progress_bar
 
 NEURON_SCORES = ("intgrad", "gradient", "activation")
 
@@ -288,8 +288,9 @@ class Solution:
     """A mask over the program's variables (non-variables count as kept) and how it was found.
 
     ``status``: ``optimal`` (proven minimal); ``timeout`` (the best mask found before the time
-    limit, not proven minimal); ``fallback`` (nothing found in time: every window kept, which
-    always satisfies the constraints since γ < 1; not proven minimal).
+    limit, checked against the constraints: a valid upper bound, not proven minimal);
+    ``fallback`` (no valid mask in time: every window kept, which always satisfies the
+    constraints since γ < 1; not a result, and never scored as one).
     """
 
     mask: np.ndarray
@@ -331,7 +332,9 @@ def _solve_milp(program: Program, previous, timeout_s: float, margin: float) -> 
     if result.status == 0:
         return Solution(np.round(result.x).astype(bool), 0.0, "optimal", seconds)
     if result.x is not None:
-        return Solution(np.round(result.x).astype(bool), 0.0, "timeout", seconds)
+        mask = np.round(result.x).astype(bool)
+        if program.satisfied(mask):  # an incumbent cut off by the time limit is checked, as z3's
+            return Solution(mask, 0.0, "timeout", seconds)
     return Solution(program.free.copy(), 0.0, "fallback", seconds)
 
 
@@ -487,8 +490,7 @@ def explain_encoding(enc: Encoding, layer: FirstLayer, z: torch.Tensor, *, solve
     if not solve_masks:
         return SmugResult(base, torch.ones_like(base), scale_to_percentile(base), pd.DataFrame())
     rows, first_masks, all_masks = [], [], []
-    bar = tqdm(enumerate(enc.programs), total=len(enc.programs), desc=f"SMUG ({backend})", disable=not progress,
-               mininterval=5)
+    bar = progress_bar(enumerate(enc.programs), total=len(enc.programs), desc=f"SMUG ({backend})", disable=not progress)
     for i, program in bar:
         solutions = solve(program, backend, timeout_s=o["timeout_s"], num_solutions=o["num_solutions"],
                           margin=o["margin"])
