@@ -6,7 +6,7 @@ CORES ?= all
 # The default pipeline and the tests never touch the Hugging Face hub.
 export HF_HUB_OFFLINE := 1
 
-.PHONY: help run test report bench lint dry-run-paper clean
+.PHONY: help run test report summary bench lint dry-run-paper clean
 
 help:  ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -27,6 +27,9 @@ report: $(BIN)/snakemake  ## the HTML report of what results/ holds
 
 test: $(BIN)/snakemake  ## create .venv and run the test suite
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest -q
+
+summary: $(BIN)/snakemake  ## the README's result tables from results/tables/summary.csv (after make run)
+	$(BIN)/python -m attrib.readme results/tables/summary.csv README.md docs/results/summary.csv
 
 bench: $(BIN)/snakemake  ## speed of the batched code against its anchors (benchmarks/)
 	for script in benchmarks/bench_*.py; do echo "## $$script"; PYTHONPATH=src $(BIN)/python $$script || exit 1; done

@@ -52,8 +52,8 @@ def test_e1_main_curves_are_the_papers_four_panels():
     assert set(zip(curves["kind"], curves["direction"])) == {(k, d) for k in ("certified", "empirical")
                                                               for d in ("incremental", "decremental")}
     certified = curves[curves["kind"] == "certified"]
-    assert set(certified["samples"]) == {3} and set(certified["q"]) == {64}
-    assert set(curves[curves["kind"] == "empirical"]["samples"]) == {4}
+    assert set(certified["n"]) == {3} and set(certified["q"]) == {64}
+    assert set(curves[curves["kind"] == "empirical"]["n"]) == {4}
     assert set(curves[curves["kind"] == "empirical"]["q"]) == {16}
     # e1 (λ = 1/4, shap, top-1/4): samples 0 and 2 consistent; incremental flips = sample, decremental 2
     inc, dec = curve(curves, "certified", "incremental"), curve(curves, "certified", "decremental")

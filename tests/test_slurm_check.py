@@ -44,3 +44,18 @@ def test_sacct_memory_in_mb():
     assert check.memory_mb("4000Mn") == 4000
     assert check.memory_mb("1T") == 1024**2
 
+
+
+def test_result_tables_compare_byte_for_byte_and_timing_tables_apart(tmp_path):
+    for run, seconds, value in (("a", "1.5", "0.25"), ("b", "9.0", "0.250")):
+        results = tmp_path / run / "results"
+        (results / "tables" / "timing" / "smug").mkdir(parents=True)
+        (results / "tables" / "timing" / "smug" / "d.csv").write_text(f"input,seconds\n0,{seconds}\n")
+        (results / "tables" / "e2.csv").write_text(f"sample,radius\n0,{value}\n")
+        (results / "logs").mkdir()
+        (results / "logs" / "x.log").write_text(run)
+    files = check.compared_files(tmp_path / "a")
+    assert files == {Path("tables/e2.csv")}
+    assert check.timing_files(tmp_path / "a") == check.timing_files(tmp_path / "b") == {Path("tables/timing/smug/d.csv")}
+    # the same number written differently is a different table: results must match byte for byte
+    assert not check.same_output(tmp_path / "a" / "results" / "tables/e2.csv", tmp_path / "b" / "results" / "tables/e2.csv")

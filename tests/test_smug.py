@@ -510,4 +510,4 @@ def test_failed_solves_are_counted_and_never_scored_as_results():
     fig = smug_saliency_figure(scores)
     ax = fig.axes[0]
     assert "1 optimal" not in ax.get_title() and "2 optimal, 1 timeout, 1 fallback" in ax.get_title()
-    assert [t.get_text() for t in ax.get_xticklabels()] == ["smug", "smug (timeout)", "intgrad"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["SMUG", "SMUG (timeout)", "IntGrad"]

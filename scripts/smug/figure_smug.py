@@ -8,7 +8,7 @@ import torch
 
 from attrib.evalset import load_eval_set
 from attrib.figures import save
-from attrib.smug.figures import (example_rows, smug_examples_figure, smug_saliency_figure, smug_solver_time_figure,
+from attrib.smug.figures import (SOLVE_KEYS, example_rows, smug_examples_figure, smug_saliency_figure, smug_solver_time_figure,
                                  smug_status_counts, smug_summary)
 from attrib.runtime import setup
 
@@ -22,7 +22,9 @@ status.to_csv(sm.output.status, index=False)
 for row in status.itertuples(index=False):
     log.info("%s / %s (%s): %d optimal, %d timeout, %d fallback masks", row.dataset, row.model, row.backend,
              row.optimal, row.timeout, row.fallback)
-save(smug_solver_time_figure(solver), sm.output.solver_figure)
+timing = pd.concat(map(pd.read_csv, sm.input.timing), ignore_index=True)
+timing.to_csv(sm.output.timing, index=False)
+save(smug_solver_time_figure(solver.merge(timing, on=["dataset", "model", *SOLVE_KEYS])), sm.output.solver_figure)
 
 scores = pd.concat(map(pd.read_csv, sm.input.scores), ignore_index=True)
 scores.to_csv(sm.output.scores, index=False)

@@ -4,6 +4,7 @@ and the same programs timed on every timing backend."""
 from pathlib import Path
 
 import attrib.smug.symbolic as smug
+from attrib.smug.figures import SOLVE_KEYS
 from attrib.evalset import start_evaluation_job
 from attrib.models import chunked_logits
 from attrib.runtime import atomic_save
@@ -24,7 +25,9 @@ table = result.table
 for (backend, role), rows in table.groupby(["backend", "role"]):
     log.info("%s (%s): %d masks, statuses %s, median solve time %.4f s", backend, role, len(rows),
              rows["status"].value_counts().to_dict(), rows["seconds"].median())
-labelled(table, dataset=sm.wildcards.dataset, model=sm.wildcards.model).to_csv(sm.output.solver, index=False)
+labels = {"dataset": sm.wildcards.dataset, "model": sm.wildcards.model}
+labelled(table.drop(columns="seconds"), **labels).to_csv(sm.output.solver, index=False)
+labelled(table[list(SOLVE_KEYS) + ["seconds"]].copy(), **labels).to_csv(sm.output.timing, index=False)
 own = table[(table["role"] == "maps") & (table["solution"] == 0)].sort_values("input")
 atomic_save(
     {

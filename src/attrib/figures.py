@@ -49,6 +49,8 @@ METHOD_NAMES = {
     "vgrad": "Vanilla grad",
     "igrad": "IntGrad (mask)",
     "smug": "SMUG",
+    "smug (timeout)": "SMUG (timeout)",
+    "smug (fallback)": "SMUG (fallback)",
     "smug_base": "SMUG base",
 }
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 
 NOT_COMPARED = {"logs", "benchmarks", "report.html"}  # timings and host names differ
-WALL_CLOCK = "seconds"  # training tables and checkpoints record how long each epoch took
+TIMING = "tables/timing"  # wall-clock seconds of training epochs and SMUG solves: present, not compared
 WALL_CLOCK_FIGURES = {"figures/smug_solver_time.png"}  # plots solver seconds, which differ run to run
 
 
@@ -57,14 +57,9 @@ def memory_mb(req_mem: str) -> int:
 
 
 def same_output(a: Path, b: Path) -> bool:
-    """Equal bytes, or equal content but for wall-clock times (tables, checkpoints)."""
+    """Equal bytes (every result table), or, for checkpoints and tensors, equal content."""
     if a.read_bytes() == b.read_bytes():
         return True
-    if a.suffix == ".csv":
-        import pandas as pd
-
-        tables = [pd.read_csv(path).drop(columns=WALL_CLOCK, errors="ignore") for path in (a, b)]
-        return tables[0].equals(tables[1])
     if a.suffix == ".pt":
         import torch
 
@@ -76,8 +71,7 @@ def same_content(a, b) -> bool:
     import torch
 
     if isinstance(a, dict) and isinstance(b, dict):
-        keys = set(a) - {WALL_CLOCK}
-        return keys == set(b) - {WALL_CLOCK} and all(same_content(a[key], b[key]) for key in keys)
+        return set(a) == set(b) and all(same_content(a[key], b[key]) for key in a)
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
         return len(a) == len(b) and all(same_content(x, y) for x, y in zip(a, b))
     if torch.is_tensor(a) and torch.is_tensor(b):
@@ -92,7 +86,12 @@ def compared_files(run_dir: Path) -> set[Path]:
         for path in results.rglob("*")
         if path.is_file() and path.relative_to(results).parts[0] not in NOT_COMPARED
         and path.relative_to(results).as_posix() not in WALL_CLOCK_FIGURES
+        and not path.relative_to(results).as_posix().startswith(TIMING)
     }
+
+
+def timing_files(run_dir: Path) -> set[Path]:
+    return {path.relative_to(run_dir / "results") for path in (run_dir / "results" / TIMING).rglob("*.csv")}
 
 
 def main(local: Path, slurm: Path, root: Path) -> list[str]:
@@ -155,7 +154,9 @@ def main(local: Path, slurm: Path, root: Path) -> list[str]:
     if differing:
         errors.append(f"outputs differ from the local run: {differing}")
     print(f"{len(local_files & slurm_files)} output files compared with the local run"
-          f" (byte for byte; tables and checkpoints without their {WALL_CLOCK!r} wall-clock fields)")
+          " (tables byte for byte, checkpoints by content); wall-clock timing tables apart")
+    if timing_files(local) != timing_files(slurm) or not timing_files(local):
+        errors.append("the timing tables of the two runs differ in which files they are, or are missing")
     return errors
 
 

@@ -8,6 +8,7 @@ rule smug:
     output:
         maps=f"{RESULTS}/smug/{{dataset}}/{{model}}/maps.pt",
         solver=f"{RESULTS}/tables/smug/solver/{{dataset}}/{{model}}.csv",
+        timing=f"{RESULTS}/tables/timing/smug/{{dataset}}/{{model}}.csv",
     log:
         f"{RESULTS}/logs/smug/{{dataset}}/{{model}}.log",
     benchmark:
@@ -76,6 +77,9 @@ rule figure_smug:
         solver=expand(
             f"{RESULTS}/tables/smug/solver/{{p[0]}}/{{p[1]}}.csv", p=smug_pairs()
         ),
+        timing=expand(
+            f"{RESULTS}/tables/timing/smug/{{p[0]}}/{{p[1]}}.csv", p=smug_pairs()
+        ),
         scores=expand(
             f"{RESULTS}/tables/smug/scores/{{p[0]}}/{{p[1]}}.csv", p=smug_pairs()
         ),
@@ -84,7 +88,13 @@ rule figure_smug:
             f"{RESULTS}/tables/smug_solver.csv",
             caption="../report/smug_solver_time.rst",
             category="SMUG",
-            labels={"result": "solver time", "file": "table smug_solver.csv"},
+            labels={"result": "solver statuses", "file": "table smug_solver.csv"},
+        ),
+        timing=report(
+            f"{RESULTS}/tables/timing/smug_solver.csv",
+            caption="../report/smug_solver_time.rst",
+            category="SMUG",
+            labels={"result": "solver time", "file": "table timing/smug_solver.csv"},
         ),
         scores=report(
             f"{RESULTS}/tables/smug_scores.csv",

@@ -10,6 +10,7 @@ from attrib.figures import _colour_scale, _panels, method_colour, method_label, 
 
 SMUG_ORDER = ("smug", "smug (timeout)", "smug_base")
 SOLVER_STATUSES = ("optimal", "timeout", "fallback")
+SOLVE_KEYS = ("input", "solution", "backend", "role")  # one solve; its wall-clock seconds sit in a timing table
 
 
 def smug_method_order(methods) -> list[str]:
