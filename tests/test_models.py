@@ -296,7 +296,7 @@ def test_vit_removal_option_is_validated():
         build_model("resnet", IMAGE_META, {"removal": "drop"})
     meta = {"modality": "image", "num_classes": 7, "image_size": 224, "patch": 16}
     assert build_model("vit_b_16", meta, {"removal": "drop"}, pretrained=False).default_removal == "drop"
-    with pytest.raises(ValueError, match="torchvision:vit_b_16: expected one of .*, got 'zero'"):
+    with pytest.raises(ValueError, match="torchvision:vit_b_16: options.removal: expected one of .*, got 'zero'"):
         build_model("vit_b_16", meta, {"removal": "zero"}, pretrained=False)
 
 

@@ -43,7 +43,7 @@ def build_source(
     (no weights or checkpoint read), as ``load_checkpoint`` needs."""
     errors = source_errors(source, options)
     if errors:
-        raise ValueError(f"model source {source}: " + "; ".join(problem for _, problem in errors))
+        raise ValueError(f"model source {source}: " + "; ".join(f"{key}: {problem}" for key, problem in errors))
     require_modality(meta, source, source_model(source).modality)
     kind, target = parse_source(source)
     build = {"torchvision": torchvision_model, "hf": hf_model, "python": python_model}[kind]
