@@ -48,3 +48,22 @@ def prefix_rows(seed: int, index, shape: tuple[int, ...]) -> torch.Tensor:
         return torch.empty(0, *shape)
     table = torch.rand(max(index) + 1, *shape, generator=torch.Generator().manual_seed(seed))
     return table[torch.as_tensor(index)]
+
+
+class KeyedRows:
+    """A stand-in for a ``torch.Generator`` in the models' random removal modes (``noise``,
+    ``patch_color``; see ``attrib.features.filler``): row r of the next batch draws from its own
+    generator keyed by ``keys[r]`` (e.g. (image index, features removed)), which the caller
+    sets before each forward pass. Draws happen on ``device``."""
+
+    def __init__(self, seed: int, stream: str, device="cpu"):
+        self.seed, self.stream, self.device = seed, stream, torch.device(device)
+        self.keys: list[tuple[int, ...]] = []
+
+    def rand(self, shape: tuple[int, ...]) -> torch.Tensor:
+        """(len(keys), *shape) uniform draws, row r from its key's generator."""
+        return torch.stack([
+            torch.rand(shape, generator=sample_generator(self.seed, self.stream, *key, device=self.device),
+                       device=self.device)
+            for key in self.keys
+        ])

@@ -8,32 +8,56 @@ rule attribute:
         data=data_files("{dataset}"),
         model=base_checkpoint,
     output:
-        attribution=f"{RESULTS}/attributions/{{dataset}}/{{model}}/{{method}}.pt",
-        diffid=f"{RESULTS}/tables/scores/diffid/{{dataset}}/{{model}}/{{method}}.csv",
-        ground_truth=f"{RESULTS}/tables/scores/ground_truth/{{dataset}}/{{model}}/{{method}}.csv",
-        deletion_insertion=f"{RESULTS}/tables/scores/deletion_insertion/{{dataset}}/{{model}}/{{method}}.csv",
+        attribution=temp(f"{ATTRIBUTE_PART}/attribution.pt"),
+        diffid=temp(f"{ATTRIBUTE_PART}/diffid.csv"),
+        ground_truth=temp(f"{ATTRIBUTE_PART}/ground_truth.csv"),
+        deletion_insertion=temp(f"{ATTRIBUTE_PART}/deletion_insertion.csv"),
     log:
-        f"{RESULTS}/logs/attribute/{{dataset}}/{{model}}/{{method}}.log",
+        f"{RESULTS}/logs/attribute/{{dataset}}/{{model}}/{{method}}/{{shard}}.log",
     benchmark:
-        f"{RESULTS}/benchmarks/attribute/{{dataset}}/{{model}}/{{method}}.tsv"
+        f"{RESULTS}/benchmarks/attribute/{{dataset}}/{{model}}/{{method}}/{{shard}}.tsv"
     conda:
         ENV
     threads: config["threads"]["attribute"]
     resources:
-        mem_mb=8000,
-        runtime=120,
         gpu=1,
+        work_s=lambda wc: round(attribute_work(wc)),
+        runtime=runtime(attribute_work),
+        mem_mb=memory(attribute_bytes),
     params:
         method=lambda wc: method_name(wc.method),
         options=lambda wc: method_options(wc.method),
         target=config["attribute"].get("target", "predicted"),
         curves=config["attribute"]["curves"],
-        eval_size=lambda wc: config["datasets"][wc.dataset]["eval_size"],
+        rows=lambda wc: shard_rows("attribute", eval_size(wc.dataset), wc.shard),
         chunk_size=config["chunk_size"],
+        gradient_chunk_size=gradient_chunk,
         seed=config["seed"],
         device=config["device"],
     script:
         "../../scripts/attribution/attribute.py"
+
+
+rule merge_attribute:
+    input:
+        unpack(attribute_parts),
+    output:
+        attribution=f"{RESULTS}/attributions/{{dataset}}/{{model}}/{{method}}.pt",
+        diffid=f"{RESULTS}/tables/scores/diffid/{{dataset}}/{{model}}/{{method}}.csv",
+        ground_truth=f"{RESULTS}/tables/scores/ground_truth/{{dataset}}/{{model}}/{{method}}.csv",
+        deletion_insertion=f"{RESULTS}/tables/scores/deletion_insertion/{{dataset}}/{{model}}/{{method}}.csv",
+    log:
+        f"{RESULTS}/logs/merge_attribute/{{dataset}}/{{model}}/{{method}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/merge_attribute/{{dataset}}/{{model}}/{{method}}.tsv"
+    threads: 1
+    resources:
+        runtime=lambda wc, attempt: 30 * attempt,
+        mem_mb=memory(
+            lambda wc: 2 * attribute_output_bytes(wc, eval_size(wc.dataset)), 2000
+        ),
+    run:
+        merge_outputs(input, output, log)
 
 
 rule figure_attribution_examples:

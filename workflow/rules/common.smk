@@ -20,6 +20,7 @@ from attrib.catalogue import (
     supports_removal,
 )
 from attrib.config import METHOD_SELECTORS, lambda_label, load_schema, validate_config
+import attrib.cost as cost
 
 validate_config(
     config,
@@ -38,6 +39,7 @@ wildcard_constraints:
     method=r"[A-Za-z0-9_]+",
     removal=r"[a-z_]+",
     lam=r"[0-9.]+",
+    shard=r"[0-9]+",
 
 
 def lambdas():
@@ -109,3 +111,59 @@ def data_files(dataset):
 
 def weights_flag(model):
     return f"{RESOURCES}/weights/{model}.ok"
+
+
+# --- shards: the heavy rules split their inputs (config `shards:`, per experiment) ----------------
+
+
+def shard_size(experiment, n):
+    """Inputs per shard of an experiment's job over n inputs (absent: one shard of all n)."""
+    return config.get("shards", {}).get(experiment) or n
+
+
+def shard_ids(experiment, n):
+    return list(range(-(-n // shard_size(experiment, n))))
+
+
+def shard_rows(experiment, n, shard):
+    """[start, stop): the evaluation-set rows of one shard."""
+    size = shard_size(experiment, n)
+    start = int(shard) * size
+    return [start, min(start + size, n)]
+
+
+def shard_parts(experiment, n, pattern, **wildcards):
+    """The part files that the shards of one job write (pattern with {shard})."""
+    return expand(pattern, shard=shard_ids(experiment, n), **wildcards)
+
+
+def merge_outputs(input, output, log):
+    """The merge rules' run: each named output from the parts of the input of that name
+    (attrib.shards, imported here so that parsing the workflow never imports torch)."""
+    from attrib.shards import merge
+
+    lines = []
+    for name, out in output.items():
+        parts = [input[name]] if isinstance(input[name], str) else list(input[name])
+        merge(parts, out)
+        lines.append(f"{out}: merged {len(parts)} part(s)\n")
+    Path(log[0]).parent.mkdir(parents=True, exist_ok=True)
+    Path(log[0]).write_text("".join(lines))
+
+
+# --- resources from the cost model (attrib.cost) ----------------------------------------------------
+
+
+def runtime(work_s):
+    """A rule's `runtime` (minutes) from its estimated work in device seconds."""
+    return lambda wc, attempt: cost.runtime_minutes(work_s(wc), attempt)
+
+
+def memory(data_bytes, base_mb=4000):
+    """A rule's `mem_mb` from the bytes it holds."""
+    return lambda wc, attempt: cost.memory_mb(data_bytes(wc), attempt, base_mb)
+
+
+def gradient_chunk(wildcards):
+    """Inputs per gradient pass: chunk_size, bounded by gpu_memory_gb for this model."""
+    return cost.gradient_chunk(config, wildcards.model)

@@ -12,3 +12,8 @@ def prepare_inputs(wildcards):
     if spec.get("tokenizer") in PRETRAINED:
         inputs["tokenizer"] = weights_flag(spec["tokenizer"])
     return inputs
+
+
+def prepare_work(wildcards):
+    """CPU seconds of decoding (ImageNet) or building (the small datasets)."""
+    return cost.prepare_seconds(config, wildcards.dataset, config["threads"]["prepare"])

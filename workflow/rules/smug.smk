@@ -6,30 +6,48 @@ rule smug:
         data=data_files("{dataset}"),
         model=base_checkpoint,
     output:
-        maps=f"{RESULTS}/smug/{{dataset}}/{{model}}/maps.pt",
-        solver=f"{RESULTS}/tables/smug/solver/{{dataset}}/{{model}}.csv",
+        maps=temp(f"{SMUG_PART}/maps.pt"),
+        solver=temp(f"{SMUG_PART}/solver.csv"),
     log:
-        f"{RESULTS}/logs/smug/{{dataset}}/{{model}}.log",
+        f"{RESULTS}/logs/smug/{{dataset}}/{{model}}/{{shard}}.log",
     benchmark:
-        f"{RESULTS}/benchmarks/smug/{{dataset}}/{{model}}.tsv"
+        f"{RESULTS}/benchmarks/smug/{{dataset}}/{{model}}/{{shard}}.tsv"
     conda:
         ENV
     threads: config["threads"]["attribute"]
     resources:
-        mem_mb=8000,
-        runtime=240,
         gpu=1,
+        work_s=lambda wc: round(smug_work(wc)),
+        runtime=runtime(smug_work),
+        mem_mb=memory(smug_bytes),
     params:
         options=lambda wc: config["smug"]["models"][wc.model],
         timing=config.get("smug", {}).get("timing"),
-        eval_size=lambda wc: min(
-            config["smug"]["eval_size"], config["datasets"][wc.dataset]["eval_size"]
-        ),
-        chunk_size=config["chunk_size"],
+        rows=lambda wc: shard_rows("smug", smug_inputs(wc.dataset), wc.shard),
+        chunk_size=gradient_chunk,
         seed=config["seed"],
         device=config["device"],
     script:
         "../../scripts/smug/smug.py"
+
+
+rule merge_smug:
+    input:
+        maps=lambda wc: smug_parts(wc, "maps.pt"),
+        solver=lambda wc: smug_parts(wc, "solver.csv"),
+    output:
+        maps=f"{RESULTS}/smug/{{dataset}}/{{model}}/maps.pt",
+        solver=f"{RESULTS}/tables/smug/solver/{{dataset}}/{{model}}.csv",
+    log:
+        f"{RESULTS}/logs/merge_smug/{{dataset}}/{{model}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/merge_smug/{{dataset}}/{{model}}.tsv"
+    threads: 1
+    resources:
+        runtime=lambda wc, attempt: 10 * attempt,
+        mem_mb=lambda wc, attempt: 2000 * attempt,
+    run:
+        merge_outputs(input, output, log)
 
 
 rule smug_evaluate:
@@ -51,9 +69,14 @@ rule smug_evaluate:
         ENV
     threads: config["threads"]["attribute"]
     resources:
-        mem_mb=8000,
-        runtime=60,
         gpu=1,
+        work_s=lambda wc: round(smug_evaluate_work(wc)),
+        runtime=runtime(smug_evaluate_work),
+        mem_mb=memory(
+            lambda wc: cost.evaluation_bytes(
+                config, wc.dataset, wc.model, smug_inputs(wc.dataset)
+            )
+        ),
     params:
         thresholds=config.get("smug", {}).get("thresholds"),
         sparsity_threshold=config.get("smug", {}).get("sparsity_threshold"),

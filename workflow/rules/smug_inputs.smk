@@ -1,6 +1,43 @@
 """SMUG: the input functions and target lists of its rules in smug.smk (Snakemake's
 linter keeps functions and rules in separate files)."""
 
+SMUG_PART = f"{RESULTS}/shards/smug/{{dataset}}/{{model}}/{{shard}}"
+
+
+def smug_inputs(dataset):
+    """The first inputs of the evaluation subset that SMUG explains."""
+    return min(config["smug"]["eval_size"], eval_size(dataset))
+
+
+def smug_parts(wildcards, name):
+    n = smug_inputs(wildcards.dataset)
+    return shard_parts("smug", n, f"{SMUG_PART}/{name}", **dict(wildcards))
+
+
+def smug_work(wildcards):
+    """GPU seconds plus the 0/1 programs' CPU seconds at worst (each hits timeout_s): the job
+    holds its GPU while it solves."""
+    start, stop = shard_rows("smug", smug_inputs(wildcards.dataset), wildcards.shard)
+    return cost.smug_seconds(
+        config, wildcards.model, stop - start
+    ) + cost.smug_solver_seconds(config, wildcards.model, start, stop)
+
+
+def smug_bytes(wildcards):
+    start, stop = shard_rows("smug", smug_inputs(wildcards.dataset), wildcards.shard)
+    return cost.evaluation_bytes(
+        config, wildcards.dataset, wildcards.model, stop - start
+    )
+
+
+def smug_evaluate_work(wildcards):
+    maps = 2 + len(
+        smug_compared(wildcards.dataset)
+    )  # smug_base, smug and the compared methods
+    return cost.smug_evaluate_seconds(
+        config, wildcards.model, maps, smug_inputs(wildcards.dataset)
+    )
+
 
 def smug_pairs():
     """(dataset, model) pairs that SMUG explains: its models on every dataset training them."""
