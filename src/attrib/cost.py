@@ -181,15 +181,16 @@ def mus_explain_seconds(config: dict, model: str, n: int) -> float:
 
 
 def certify_stability_seconds(config: dict, dataset: str, model: str, lam: float, n: int, n_sparsity: int) -> float:
-    """E1 on ``n`` inputs: (1, 0) once, three configurations per explanation (methods × top
-    fractions), q masks each; E3 on ``n_sparsity`` of them (λ ≤ max_lambda): a binary search
-    over k for every method, without and with μ."""
+    """E1 on ``n`` inputs: (1, 0) once, then per explanation (methods × top fractions) q masks for
+    (α, 0) and (1, α) and one pass for (α, α); E3 on ``n_sparsity`` of them (λ ≤ max_lambda): per
+    method a binary search over k of ~log2 p steps, q masks per step without μ (and the full
+    input), 2q with μ."""
     spec, q = config["certify"], _q(config, lam)
     explanations = len(spec["methods"]) * len(spec["top_fractions"])
-    forwards = n * q * (1 + 3 * explanations)
+    forwards = n * (q + explanations * (2 * q + 1))
     if lam <= spec["sparsity"]["max_lambda"]:
-        steps = math.ceil(math.log2(max(2, num_features(config, dataset)))) + 1
-        forwards += n_sparsity * len(spec["methods"]) * 2 * (steps + 1) * q
+        steps = math.ceil(math.log2(max(2, num_features(config, dataset))))
+        forwards += n_sparsity * len(spec["methods"]) * (3 * steps + 4) * q
     return _forwards_to_seconds(model, forwards)
 
 
@@ -264,12 +265,12 @@ def finetune_seconds(config: dict, dataset: str, model: str, lam: float) -> floa
     return spec["epochs"] * steps * per_step + evaluation
 
 
-def prepare_seconds(config: dict, dataset: str, threads: int) -> float:
-    """CPU seconds: decoding ImageNet images (``JPEG_DECODE_S`` each, over ``threads``), or
+def prepare_seconds(config: dict, dataset: str) -> float:
+    """CPU seconds: decoding ImageNet images one after the other (``JPEG_DECODE_S`` each), or
     building the small datasets (a minute)."""
     if config["datasets"][dataset]["source"] != "imagenet":
         return 60.0
-    return sum(split_sizes(config, dataset).values()) * JPEG_DECODE_S / max(1, threads)
+    return sum(split_sizes(config, dataset).values()) * JPEG_DECODE_S
 
 
 # --- what a job asks for ------------------------------------------------------------------------------
@@ -308,3 +309,36 @@ def gradient_chunk(config: dict, model: str) -> int:
     cost = model_cost(model)
     room = 0.9 * budget * GB / GIB - cost.weights_gib - 1.0
     return max(1, min(chunk, math.floor(room / cost.grad_gib)))
+
+
+# --- the GPU-hour table of a config (docs/slurm.md, benchmarks/gpu_hours.py) --------------------------
+
+
+def gpu_hour_table(jobs) -> str:
+    """Markdown: per rule, its jobs' estimated work (``work_s``), the 0/1 programs' CPU time at
+    worst (``solver_s``, SMUG) and the largest first-attempt ``runtime``; ``jobs`` are (rule,
+    resources dict) of a dry run, the rules without a ``work_s`` (downloads, merges, figures)
+    left out."""
+    rows: dict[str, dict] = {}
+    for rule, resources in jobs:
+        if "work_s" not in resources:
+            continue
+        row = rows.setdefault(rule, {"jobs": 0, "gpu": bool(resources.get("gpu")), "work": 0.0, "max": 0.0,
+                                     "solver": 0.0, "asked": 0})
+        row["jobs"] += 1
+        row["work"] += resources["work_s"] / 3600
+        row["solver"] += resources.get("solver_s", 0) / 3600
+        row["max"] = max(row["max"], (resources["work_s"] + resources.get("solver_s", 0)) / 3600)
+        row["asked"] = max(row["asked"], resources["runtime"])
+    lines = ["| rule | device | jobs | work, hours | + solver at worst (CPU), hours | largest job, hours | "
+             "largest runtime asked, minutes |",
+             "|---|---|---:|---:|---:|---:|---:|"]
+    for rule, row in sorted(rows.items(), key=lambda item: -item[1]["work"]):
+        solver = f"{row['solver']:.1f}" if row["solver"] else ""
+        lines.append(f"| {rule} | {'GPU' if row['gpu'] else 'CPU'} | {row['jobs']} | {row['work']:.1f} | {solver} | "
+                     f"{row['max']:.2f} | {row['asked']} |")
+    for device, gpu in (("GPU", True), ("CPU", False)):
+        chosen = [row for row in rows.values() if row["gpu"] == gpu]
+        lines.append(f"| **total** | {device} | {sum(r['jobs'] for r in chosen)} | "
+                     f"**{sum(r['work'] for r in chosen):.1f}** | | | |")
+    return "\n".join(lines) + "\n"

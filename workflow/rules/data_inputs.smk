@@ -16,4 +16,4 @@ def prepare_inputs(wildcards):
 
 def prepare_work(wildcards):
     """CPU seconds of decoding (ImageNet) or building (the small datasets)."""
-    return cost.prepare_seconds(config, wildcards.dataset, config["threads"]["prepare"])
+    return cost.prepare_seconds(config, wildcards.dataset)

@@ -18,7 +18,8 @@ rule smug:
     resources:
         gpu=1,
         work_s=lambda wc: round(smug_work(wc)),
-        runtime=runtime(smug_work),
+        solver_s=lambda wc: round(smug_solver(wc)),
+        runtime=runtime(lambda wc: smug_work(wc) + smug_solver(wc)),
         mem_mb=memory(smug_bytes),
     params:
         options=lambda wc: config["smug"]["models"][wc.model],
