@@ -6,7 +6,7 @@ CORES ?= all
 # The default pipeline and the tests never touch the Hugging Face hub.
 export HF_HUB_OFFLINE := 1
 
-.PHONY: run test report bench lint dry-run-paper clean
+.PHONY: run test rehearsal report bench lint dry-run-paper clean
 
 $(BIN)/snakemake: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,10 @@ report: $(BIN)/snakemake
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/snakemake --report results/report.html
 
 test: $(BIN)/snakemake
-	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest -q
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest -q -m "not rehearsal"
+
+rehearsal: $(BIN)/snakemake
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest -q -m rehearsal
 
 bench: $(BIN)/snakemake
 	for script in benchmarks/bench_*.py; do echo "## $$script"; PYTHONPATH=src $(BIN)/python $$script || exit 1; done

@@ -2,6 +2,8 @@
 keyed by the evaluation-set index), the merge joins parts into the unsharded file, and the
 evaluation set reads only a shard's rows."""
 
+import re
+
 import pandas as pd
 import pytest
 import torch
@@ -127,3 +129,72 @@ def test_text_attack_shards_trim_to_the_explained_width():
     second = e1_attack_table(model, explained_inputs(ids[2:], meta, scores[2:]), scores[2:], 0.5, 0.5, start=2,
                              **common)
     pd.testing.assert_frame_equal(second.reset_index(drop=True), whole.iloc[2:].reset_index(drop=True))
+
+
+SHARDED_OUTPUTS = [
+    "attributions/digits/resnet/lime.pt",
+    "tables/scores/diffid/digits/resnet/lime.csv",
+    "tables/scores/ground_truth/digits/resnet/lime.csv",
+    "tables/scores/deletion_insertion/digits/resnet/lime.csv",
+    "tables/ablate/patches/digits/resnet/black.csv",
+    "tables/ablate/patches/digits/resnet/noise.csv",
+    "tables/certify/e1/digits/resnet/lam0.25.csv",
+    "tables/certify/e3/digits/resnet/lam0.25.csv",
+    "tables/certify/attack/digits/resnet/lam0.25.csv",
+    "ablate/lime/digits/resnet/black.pt",
+    "smug/digits/resnet/maps.pt",
+    "tables/smug/solver/digits/resnet.csv",
+]
+ROW_KEYS = ["role", "backend", "input", "solution", "order", "image", "sample", "method", "top_fraction", "mode",
+            "with_mu", "removed", "game", "ratio", "step"]
+
+
+def same_file(a, b):
+    if a.suffix == ".csv":
+        left, right = pd.read_csv(a), pd.read_csv(b)
+        assert len(left) and list(left.columns) == list(right.columns), a
+        volatile = [c for c in ("seconds",) if c in left]  # the solver's wall clock
+        keys = [c for c in ROW_KEYS if c in left]  # SMUG's timing rows come with their shard's maps rows
+        left, right = (t.drop(columns=volatile).sort_values(keys, kind="stable").reset_index(drop=True)
+                       for t in (left, right))
+        pd.testing.assert_frame_equal(left, right, check_exact=False, rtol=1e-5, atol=1e-6, obj=str(a))
+        return
+    left, right = (torch.load(path, weights_only=False) for path in (a, b))
+    assert left.keys() == right.keys(), a
+    for key, value in left.items():
+        if torch.is_tensor(value):
+            assert torch.allclose(value.float(), right[key].float(), rtol=1e-4, atol=1e-5), (a, key)
+        else:
+            assert value == right[key], (a, key)
+
+
+@pytest.mark.slow
+def test_two_or_three_shards_merge_to_the_files_of_one_job(tmp_path):
+    """tests/tiny.yaml's sharded outputs on digits/resnet, once in one job per output and once in
+    shards (E3's 4 samples across two certify shards, the timing solves in the first SMUG shard):
+    the merged files hold the same rows and values."""
+    import shutil
+
+    import yaml
+    from test_workflow import ROOT, snakemake
+
+    config = yaml.safe_load((ROOT / "tests" / "tiny.yaml").read_text())
+    (tmp_path / "one.yaml").write_text(yaml.safe_dump(config))
+    targets = [f"results/{name}" for name in SHARDED_OUTPUTS]
+    out = snakemake("--cores", "2", "--scheduler", "greedy", "--configfile", "one.yaml", *targets, cwd=tmp_path,
+                    timeout=1800)
+    assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-4000:]
+    for name in SHARDED_OUTPUTS:
+        (tmp_path / "one" / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(tmp_path / "results" / name, tmp_path / "one" / name)
+    config["shards"] = {"attribute": 10, "certify": 3, "attack": 3, "ablate": 10, "lime": 4, "smug": 4}
+    (tmp_path / "shards.yaml").write_text(yaml.safe_dump(config))
+    out = snakemake("--cores", "2", "--scheduler", "greedy", "--configfile", "shards.yaml", "--rerun-triggers",
+                    "mtime", *targets, cwd=tmp_path, timeout=1800)
+    log = out.stdout + out.stderr
+    assert out.returncode == 0, log[-4000:]
+    for rule, shards in (("attribute", 3), ("ablate_patches", 6), ("certify_stability", 2), ("attack_stability", 2),
+                         ("ablate_lime", 2), ("smug", 2)):
+        assert re.search(rf"^{rule}\s+{shards}$", log, re.MULTILINE), (rule, shards)
+    for name in SHARDED_OUTPUTS:
+        same_file(tmp_path / "one" / name, tmp_path / "results" / name)

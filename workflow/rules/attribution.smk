@@ -8,14 +8,14 @@ rule attribute:
         data=data_files("{dataset}"),
         model=base_checkpoint,
     output:
-        attribution=temp(f"{ATTRIBUTE_PART}/attribution.pt"),
-        diffid=temp(f"{ATTRIBUTE_PART}/diffid.csv"),
-        ground_truth=temp(f"{ATTRIBUTE_PART}/ground_truth.csv"),
-        deletion_insertion=temp(f"{ATTRIBUTE_PART}/deletion_insertion.csv"),
+        attribution=attribute_output("attribution"),
+        diffid=attribute_output("diffid"),
+        ground_truth=attribute_output("ground_truth"),
+        deletion_insertion=attribute_output("deletion_insertion"),
     log:
-        f"{RESULTS}/logs/attribute/{{dataset}}/{{model}}/{{method}}/{{shard}}.log",
+        f"{RESULTS}/logs/attribute/{{dataset}}/{{model}}/{{method}}{shard_suffix('attribute')}.log",
     benchmark:
-        f"{RESULTS}/benchmarks/attribute/{{dataset}}/{{model}}/{{method}}/{{shard}}.tsv"
+        f"{RESULTS}/benchmarks/attribute/{{dataset}}/{{model}}/{{method}}{shard_suffix('attribute')}.tsv"
     conda:
         ENV
     threads: config["threads"]["attribute"]
@@ -29,7 +29,7 @@ rule attribute:
         options=lambda wc: method_options(wc.method),
         target=config["attribute"].get("target", "predicted"),
         curves=config["attribute"]["curves"],
-        rows=lambda wc: shard_rows("attribute", eval_size(wc.dataset), wc.shard),
+        rows=lambda wc: shard_rows("attribute", eval_size(wc.dataset), wc),
         chunk_size=config["chunk_size"],
         gradient_chunk_size=gradient_chunk,
         seed=config["seed"],
@@ -38,26 +38,30 @@ rule attribute:
         "../../scripts/attribution/attribute.py"
 
 
-rule merge_attribute:
-    input:
-        unpack(attribute_parts),
-    output:
-        attribution=f"{RESULTS}/attributions/{{dataset}}/{{model}}/{{method}}.pt",
-        diffid=f"{RESULTS}/tables/scores/diffid/{{dataset}}/{{model}}/{{method}}.csv",
-        ground_truth=f"{RESULTS}/tables/scores/ground_truth/{{dataset}}/{{model}}/{{method}}.csv",
-        deletion_insertion=f"{RESULTS}/tables/scores/deletion_insertion/{{dataset}}/{{model}}/{{method}}.csv",
-    log:
-        f"{RESULTS}/logs/merge_attribute/{{dataset}}/{{model}}/{{method}}.log",
-    benchmark:
-        f"{RESULTS}/benchmarks/merge_attribute/{{dataset}}/{{model}}/{{method}}.tsv"
-    threads: 1
-    resources:
-        runtime=lambda wc, attempt: 30 * attempt,
-        mem_mb=memory(
-            lambda wc: 2 * attribute_output_bytes(wc, eval_size(wc.dataset)), 2000
-        ),
-    run:
-        merge_outputs(input, output, log)
+if sharded("attribute"):
+
+    rule merge_attribute:
+        input:
+            unpack(attribute_parts),
+        output:
+            attribution=ATTRIBUTE_OUTPUTS["attribution"],
+            diffid=ATTRIBUTE_OUTPUTS["diffid"],
+            ground_truth=ATTRIBUTE_OUTPUTS["ground_truth"],
+            deletion_insertion=ATTRIBUTE_OUTPUTS["deletion_insertion"],
+        log:
+            f"{RESULTS}/logs/merge_attribute/{{dataset}}/{{model}}/{{method}}.log",
+        benchmark:
+            f"{RESULTS}/benchmarks/merge_attribute/{{dataset}}/{{model}}/{{method}}.tsv"
+        conda:
+            ENV
+        threads: 1
+        resources:
+            runtime=lambda wc, attempt: 30 * attempt,
+            mem_mb=memory(
+                lambda wc: 2 * attribute_output_bytes(wc, eval_size(wc.dataset)), 2000
+            ),
+        script:
+            "../../scripts/merge_shards.py"
 
 
 rule figure_attribution_examples:

@@ -4,12 +4,20 @@ linter keeps functions and rules in separate files)."""
 ATTRIBUTE_PART = (
     f"{RESULTS}/shards/attribute/{{dataset}}/{{model}}/{{method}}/{{shard}}"
 )
-ATTRIBUTE_OUTPUTS = {
-    "attribution": "pt",
-    "diffid": "csv",
-    "ground_truth": "csv",
-    "deletion_insertion": "csv",
+ATTRIBUTE_OUTPUTS = {  # output name -> the file of the whole (dataset, model, method)
+    "attribution": f"{RESULTS}/attributions/{{dataset}}/{{model}}/{{method}}.pt",
+    "diffid": f"{RESULTS}/tables/scores/diffid/{{dataset}}/{{model}}/{{method}}.csv",
+    "ground_truth": f"{RESULTS}/tables/scores/ground_truth/{{dataset}}/{{model}}/{{method}}.csv",
+    "deletion_insertion": f"{RESULTS}/tables/scores/deletion_insertion/{{dataset}}/{{model}}/{{method}}.csv",
 }
+
+
+def attribute_part(name):
+    return f"{ATTRIBUTE_PART}/{name}{Path(ATTRIBUTE_OUTPUTS[name]).suffix}"
+
+
+def attribute_output(name):
+    return shard_output("attribute", ATTRIBUTE_OUTPUTS[name], attribute_part(name))
 
 
 def eval_size(dataset):
@@ -20,15 +28,13 @@ def attribute_parts(wildcards):
     """Each output's parts, from every shard of this (dataset, model, method)."""
     n = eval_size(wildcards.dataset)
     return {
-        name: shard_parts(
-            "attribute", n, f"{ATTRIBUTE_PART}/{name}.{suffix}", **dict(wildcards)
-        )
-        for name, suffix in ATTRIBUTE_OUTPUTS.items()
+        name: shard_parts("attribute", n, attribute_part(name), **dict(wildcards))
+        for name in ATTRIBUTE_OUTPUTS
     }
 
 
 def attribute_work(wildcards):
-    start, stop = shard_rows("attribute", eval_size(wildcards.dataset), wildcards.shard)
+    start, stop = shard_rows("attribute", eval_size(wildcards.dataset), wildcards)
     return cost.attribute_seconds(
         config, wildcards.dataset, wildcards.model, wildcards.method, stop - start
     )
@@ -41,7 +47,7 @@ def attribute_output_bytes(wildcards, n):
 
 
 def attribute_bytes(wildcards):
-    start, stop = shard_rows("attribute", eval_size(wildcards.dataset), wildcards.shard)
+    start, stop = shard_rows("attribute", eval_size(wildcards.dataset), wildcards)
     n = stop - start
     return cost.evaluation_bytes(
         config,

@@ -114,41 +114,40 @@ def weights_flag(model):
 
 
 # --- shards: the heavy rules split their inputs (config `shards:`, per experiment) ----------------
+# An experiment with a `shards:` size runs one job per shard, writing temporary parts under
+# results/shards/ ({shard} wildcard), and a merge rule writes the files one job would; without
+# one, its rule writes those files itself (one job, no merge), as the embedded default does.
+
+
+def sharded(experiment):
+    return experiment in config.get("shards", {})
+
+
+def shard_output(experiment, final, part):
+    """A sharded rule's output is its part (temporary), an unsharded one's the final file."""
+    return temp(part) if sharded(experiment) else final
+
+
+def shard_suffix(experiment):
+    """Log and benchmark names: one per shard where the experiment is sharded."""
+    return os.sep + "{shard}" if sharded(experiment) else ""
 
 
 def shard_size(experiment, n):
-    """Inputs per shard of an experiment's job over n inputs (absent: one shard of all n)."""
+    """Inputs per shard of an experiment's job over n inputs (unsharded: all n)."""
     return config.get("shards", {}).get(experiment) or n
 
 
-def shard_ids(experiment, n):
-    return list(range(-(-n // shard_size(experiment, n))))
-
-
-def shard_rows(experiment, n, shard):
-    """[start, stop): the evaluation-set rows of one shard."""
+def shard_rows(experiment, n, wildcards):
+    """[start, stop): the evaluation-set rows of a job's shard (unsharded: all n)."""
     size = shard_size(experiment, n)
-    start = int(shard) * size
+    start = int(wildcards.get("shard", 0)) * size
     return [start, min(start + size, n)]
 
 
 def shard_parts(experiment, n, pattern, **wildcards):
     """The part files that the shards of one job write (pattern with {shard})."""
-    return expand(pattern, shard=shard_ids(experiment, n), **wildcards)
-
-
-def merge_outputs(input, output, log):
-    """The merge rules' run: each named output from the parts of the input of that name
-    (attrib.shards, imported here so that parsing the workflow never imports torch)."""
-    from attrib.shards import merge
-
-    lines = []
-    for name, out in output.items():
-        parts = [input[name]] if isinstance(input[name], str) else list(input[name])
-        merge(parts, out)
-        lines.append(f"{out}: merged {len(parts)} part(s)\n")
-    Path(log[0]).parent.mkdir(parents=True, exist_ok=True)
-    Path(log[0]).write_text("".join(lines))
+    return expand(pattern, shard=range(-(-n // shard_size(experiment, n))), **wildcards)
 
 
 # --- resources from the cost model (attrib.cost) ----------------------------------------------------

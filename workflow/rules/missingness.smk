@@ -14,11 +14,11 @@ rule ablate_patches:
             }
         ),
     output:
-        temp(f"{ABLATE_PART}/patches.csv"),
+        patches=shard_output("ablate", ABLATE_TABLE, f"{ABLATE_PART}/patches.csv"),
     log:
-        f"{RESULTS}/logs/ablate_patches/{{dataset}}/{{model}}/{{removal}}/{{shard}}.log",
+        f"{RESULTS}/logs/ablate_patches/{{dataset}}/{{model}}/{{removal}}{shard_suffix('ablate')}.log",
     benchmark:
-        f"{RESULTS}/benchmarks/ablate_patches/{{dataset}}/{{model}}/{{removal}}/{{shard}}.tsv"
+        f"{RESULTS}/benchmarks/ablate_patches/{{dataset}}/{{model}}/{{removal}}{shard_suffix('ablate')}.tsv"
     conda:
         ENV
     threads: config["threads"]["ablate"]
@@ -30,7 +30,7 @@ rule ablate_patches:
     params:
         orders=lambda wc: ablation_orders(wc.dataset, wc.model, wc.removal),
         skip=config["ablate"]["skip"],
-        rows=lambda wc: shard_rows("ablate", eval_size(wc.dataset), wc.shard),
+        rows=lambda wc: shard_rows("ablate", eval_size(wc.dataset), wc),
         chunk_size=config["chunk_size"],
         seed=config["seed"],
         device=config["device"],
@@ -38,23 +38,30 @@ rule ablate_patches:
         "../../scripts/missingness/ablate_patches.py"
 
 
-rule merge_ablate_patches:
-    input:
-        patches=lambda wc: shard_parts(
-            "ablate", eval_size(wc.dataset), f"{ABLATE_PART}/patches.csv", **dict(wc)
-        ),
-    output:
-        patches=f"{RESULTS}/tables/ablate/patches/{{dataset}}/{{model}}/{{removal}}.csv",
-    log:
-        f"{RESULTS}/logs/merge_ablate_patches/{{dataset}}/{{model}}/{{removal}}.log",
-    benchmark:
-        f"{RESULTS}/benchmarks/merge_ablate_patches/{{dataset}}/{{model}}/{{removal}}.tsv"
-    threads: 1
-    resources:
-        runtime=lambda wc, attempt: 10 * attempt,
-        mem_mb=lambda wc, attempt: 2000 * attempt,
-    run:
-        merge_outputs(input, output, log)
+if sharded("ablate"):
+
+    rule merge_ablate_patches:
+        input:
+            patches=lambda wc: shard_parts(
+                "ablate",
+                eval_size(wc.dataset),
+                f"{ABLATE_PART}/patches.csv",
+                **dict(wc),
+            ),
+        output:
+            patches=ABLATE_TABLE,
+        log:
+            f"{RESULTS}/logs/merge_ablate_patches/{{dataset}}/{{model}}/{{removal}}.log",
+        benchmark:
+            f"{RESULTS}/benchmarks/merge_ablate_patches/{{dataset}}/{{model}}/{{removal}}.tsv"
+        conda:
+            ENV
+        threads: 1
+        resources:
+            runtime=lambda wc, attempt: 10 * attempt,
+            mem_mb=lambda wc, attempt: 2000 * attempt,
+        script:
+            "../../scripts/merge_shards.py"
 
 
 rule ablate_lime:
@@ -62,11 +69,11 @@ rule ablate_lime:
         data=data_files("{dataset}"),
         model=base_checkpoint,
     output:
-        temp(f"{LIME_PART}/lime.pt"),
+        lime=shard_output("lime", LIME_FILE, f"{LIME_PART}/lime.pt"),
     log:
-        f"{RESULTS}/logs/ablate_lime/{{dataset}}/{{model}}/{{removal}}/{{shard}}.log",
+        f"{RESULTS}/logs/ablate_lime/{{dataset}}/{{model}}/{{removal}}{shard_suffix('lime')}.log",
     benchmark:
-        f"{RESULTS}/benchmarks/ablate_lime/{{dataset}}/{{model}}/{{removal}}/{{shard}}.tsv"
+        f"{RESULTS}/benchmarks/ablate_lime/{{dataset}}/{{model}}/{{removal}}{shard_suffix('lime')}.tsv"
     conda:
         ENV
     threads: config["threads"]["ablate"]
@@ -77,7 +84,7 @@ rule ablate_lime:
         mem_mb=memory(ablate_lime_bytes),
     params:
         lime=lime_options(),
-        rows=lambda wc: shard_rows("lime", lime_images(wc.dataset), wc.shard),
+        rows=lambda wc: shard_rows("lime", lime_images(wc.dataset), wc),
         chunk_size=config["chunk_size"],
         seed=config["seed"],
         device=config["device"],
@@ -85,23 +92,27 @@ rule ablate_lime:
         "../../scripts/missingness/ablate_lime.py"
 
 
-rule merge_ablate_lime:
-    input:
-        lime=lambda wc: shard_parts(
-            "lime", lime_images(wc.dataset), f"{LIME_PART}/lime.pt", **dict(wc)
-        ),
-    output:
-        lime=f"{RESULTS}/ablate/lime/{{dataset}}/{{model}}/{{removal}}.pt",
-    log:
-        f"{RESULTS}/logs/merge_ablate_lime/{{dataset}}/{{model}}/{{removal}}.log",
-    benchmark:
-        f"{RESULTS}/benchmarks/merge_ablate_lime/{{dataset}}/{{model}}/{{removal}}.tsv"
-    threads: 1
-    resources:
-        runtime=lambda wc, attempt: 10 * attempt,
-        mem_mb=lambda wc, attempt: 2000 * attempt,
-    run:
-        merge_outputs(input, output, log)
+if sharded("lime"):
+
+    rule merge_ablate_lime:
+        input:
+            lime=lambda wc: shard_parts(
+                "lime", lime_images(wc.dataset), f"{LIME_PART}/lime.pt", **dict(wc)
+            ),
+        output:
+            lime=LIME_FILE,
+        log:
+            f"{RESULTS}/logs/merge_ablate_lime/{{dataset}}/{{model}}/{{removal}}.log",
+        benchmark:
+            f"{RESULTS}/benchmarks/merge_ablate_lime/{{dataset}}/{{model}}/{{removal}}.tsv"
+        conda:
+            ENV
+        threads: 1
+        resources:
+            runtime=lambda wc, attempt: 10 * attempt,
+            mem_mb=lambda wc, attempt: 2000 * attempt,
+        script:
+            "../../scripts/merge_shards.py"
 
 
 rule ablate_topk:

@@ -5,10 +5,12 @@ ABLATE_PART = (
     f"{RESULTS}/shards/ablate_patches/{{dataset}}/{{model}}/{{removal}}/{{shard}}"
 )
 LIME_PART = f"{RESULTS}/shards/ablate_lime/{{dataset}}/{{model}}/{{removal}}/{{shard}}"
+ABLATE_TABLE = f"{RESULTS}/tables/ablate/patches/{{dataset}}/{{model}}/{{removal}}.csv"
+LIME_FILE = f"{RESULTS}/ablate/lime/{{dataset}}/{{model}}/{{removal}}.pt"
 
 
 def ablate_patches_work(wildcards):
-    start, stop = shard_rows("ablate", eval_size(wildcards.dataset), wildcards.shard)
+    start, stop = shard_rows("ablate", eval_size(wildcards.dataset), wildcards)
     orders = len(ablation_orders(wildcards.dataset, wildcards.model, wildcards.removal))
     return cost.ablate_patches_seconds(
         config, wildcards.dataset, wildcards.model, orders, stop - start
@@ -17,7 +19,7 @@ def ablate_patches_work(wildcards):
 
 def ablate_patches_bytes(wildcards):
     """The shard's inputs and its table: ~100 bytes per (image, order, step)."""
-    start, stop = shard_rows("ablate", eval_size(wildcards.dataset), wildcards.shard)
+    start, stop = shard_rows("ablate", eval_size(wildcards.dataset), wildcards)
     steps = cost.num_features(config, wildcards.dataset) // config["ablate"]["skip"] + 2
     orders = len(ablation_orders(wildcards.dataset, wildcards.model, wildcards.removal))
     table = 100 * (stop - start) * steps * orders
@@ -41,12 +43,12 @@ def lime_images(dataset):
 
 
 def ablate_lime_work(wildcards):
-    start, stop = shard_rows("lime", lime_images(wildcards.dataset), wildcards.shard)
+    start, stop = shard_rows("lime", lime_images(wildcards.dataset), wildcards)
     return cost.ablate_lime_seconds(config, wildcards.model, stop - start)
 
 
 def ablate_lime_bytes(wildcards):
-    start, stop = shard_rows("lime", lime_images(wildcards.dataset), wildcards.shard)
+    start, stop = shard_rows("lime", lime_images(wildcards.dataset), wildcards)
     return cost.evaluation_bytes(
         config, wildcards.dataset, wildcards.model, stop - start
     )

@@ -77,12 +77,12 @@ rule certify_stability:
         model=mus_checkpoint,
         explanations=f"{RESULTS}/certify/explanations/{{dataset}}/{{model}}.pt",
     output:
-        e1=temp(f"{CERTIFY_PART}/e1.csv"),
-        e3=temp(f"{CERTIFY_PART}/e3.csv"),
+        e1=shard_output("certify", CERTIFY_E1, f"{CERTIFY_PART}/e1.csv"),
+        e3=shard_output("certify", CERTIFY_E3, f"{CERTIFY_PART}/e3.csv"),
     log:
-        f"{RESULTS}/logs/certify_stability/{{dataset}}/{{model}}/lam{{lam}}/{{shard}}.log",
+        f"{RESULTS}/logs/certify_stability/{{dataset}}/{{model}}/lam{{lam}}{shard_suffix('certify')}.log",
     benchmark:
-        f"{RESULTS}/benchmarks/certify_stability/{{dataset}}/{{model}}/lam{{lam}}/{{shard}}.tsv"
+        f"{RESULTS}/benchmarks/certify_stability/{{dataset}}/{{model}}/lam{{lam}}{shard_suffix('certify')}.tsv"
     conda:
         ENV
     threads: config["threads"]["certify"]
@@ -104,23 +104,27 @@ rule certify_stability:
         "../../scripts/mus/certify_stability.py"
 
 
-rule merge_certify_stability:
-    input:
-        e1=lambda wc: mus_parts(wc, "certify", f"{CERTIFY_PART}/e1.csv"),
-        e3=lambda wc: mus_parts(wc, "certify", f"{CERTIFY_PART}/e3.csv"),
-    output:
-        e1=f"{RESULTS}/tables/certify/e1/{{dataset}}/{{model}}/lam{{lam}}.csv",
-        e3=f"{RESULTS}/tables/certify/e3/{{dataset}}/{{model}}/lam{{lam}}.csv",
-    log:
-        f"{RESULTS}/logs/merge_certify_stability/{{dataset}}/{{model}}/lam{{lam}}.log",
-    benchmark:
-        f"{RESULTS}/benchmarks/merge_certify_stability/{{dataset}}/{{model}}/lam{{lam}}.tsv"
-    threads: 1
-    resources:
-        runtime=lambda wc, attempt: 10 * attempt,
-        mem_mb=lambda wc, attempt: 2000 * attempt,
-    run:
-        merge_outputs(input, output, log)
+if sharded("certify"):
+
+    rule merge_certify_stability:
+        input:
+            e1=lambda wc: mus_parts(wc, "certify", f"{CERTIFY_PART}/e1.csv"),
+            e3=lambda wc: mus_parts(wc, "certify", f"{CERTIFY_PART}/e3.csv"),
+        output:
+            e1=CERTIFY_E1,
+            e3=CERTIFY_E3,
+        log:
+            f"{RESULTS}/logs/merge_certify_stability/{{dataset}}/{{model}}/lam{{lam}}.log",
+        benchmark:
+            f"{RESULTS}/benchmarks/merge_certify_stability/{{dataset}}/{{model}}/lam{{lam}}.tsv"
+        conda:
+            ENV
+        threads: 1
+        resources:
+            runtime=lambda wc, attempt: 10 * attempt,
+            mem_mb=lambda wc, attempt: 2000 * attempt,
+        script:
+            "../../scripts/merge_shards.py"
 
 
 rule attack_stability:
@@ -129,11 +133,11 @@ rule attack_stability:
         model=mus_checkpoint,
         explanations=f"{RESULTS}/certify/explanations/{{dataset}}/{{model}}.pt",
     output:
-        temp(f"{ATTACK_PART}/attack.csv"),
+        attack=shard_output("attack", ATTACK_TABLE, f"{ATTACK_PART}/attack.csv"),
     log:
-        f"{RESULTS}/logs/attack_stability/{{dataset}}/{{model}}/lam{{lam}}/{{shard}}.log",
+        f"{RESULTS}/logs/attack_stability/{{dataset}}/{{model}}/lam{{lam}}{shard_suffix('attack')}.log",
     benchmark:
-        f"{RESULTS}/benchmarks/attack_stability/{{dataset}}/{{model}}/lam{{lam}}/{{shard}}.tsv"
+        f"{RESULTS}/benchmarks/attack_stability/{{dataset}}/{{model}}/lam{{lam}}{shard_suffix('attack')}.tsv"
     conda:
         ENV
     threads: config["threads"]["certify"]
@@ -153,21 +157,25 @@ rule attack_stability:
         "../../scripts/mus/attack_stability.py"
 
 
-rule merge_attack_stability:
-    input:
-        attack=lambda wc: mus_parts(wc, "attack", f"{ATTACK_PART}/attack.csv"),
-    output:
-        attack=f"{RESULTS}/tables/certify/attack/{{dataset}}/{{model}}/lam{{lam}}.csv",
-    log:
-        f"{RESULTS}/logs/merge_attack_stability/{{dataset}}/{{model}}/lam{{lam}}.log",
-    benchmark:
-        f"{RESULTS}/benchmarks/merge_attack_stability/{{dataset}}/{{model}}/lam{{lam}}.tsv"
-    threads: 1
-    resources:
-        runtime=lambda wc, attempt: 10 * attempt,
-        mem_mb=lambda wc, attempt: 2000 * attempt,
-    run:
-        merge_outputs(input, output, log)
+if sharded("attack"):
+
+    rule merge_attack_stability:
+        input:
+            attack=lambda wc: mus_parts(wc, "attack", f"{ATTACK_PART}/attack.csv"),
+        output:
+            attack=ATTACK_TABLE,
+        log:
+            f"{RESULTS}/logs/merge_attack_stability/{{dataset}}/{{model}}/lam{{lam}}.log",
+        benchmark:
+            f"{RESULTS}/benchmarks/merge_attack_stability/{{dataset}}/{{model}}/lam{{lam}}.tsv"
+        conda:
+            ENV
+        threads: 1
+        resources:
+            runtime=lambda wc, attempt: 10 * attempt,
+            mem_mb=lambda wc, attempt: 2000 * attempt,
+        script:
+            "../../scripts/merge_shards.py"
 
 
 rule figure_certified_accuracy:

@@ -45,11 +45,14 @@ CERTIFY_PART = (
 ATTACK_PART = (
     f"{RESULTS}/shards/attack_stability/{{dataset}}/{{model}}/lam{{lam}}/{{shard}}"
 )
+CERTIFY_E1 = f"{RESULTS}/tables/certify/e1/{{dataset}}/{{model}}/lam{{lam}}.csv"
+CERTIFY_E3 = f"{RESULTS}/tables/certify/e3/{{dataset}}/{{model}}/lam{{lam}}.csv"
+ATTACK_TABLE = f"{RESULTS}/tables/certify/attack/{{dataset}}/{{model}}/lam{{lam}}.csv"
 
 
 def mus_shard_rows(wildcards, what):
     """[start, stop) of a certify (E1/E3) or attack shard among its samples."""
-    return shard_rows(what, mus_samples(wildcards.dataset, what), wildcards.shard)
+    return shard_rows(what, mus_samples(wildcards.dataset, what), wildcards)
 
 
 def mus_parts(wildcards, what, pattern):

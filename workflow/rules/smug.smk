@@ -6,12 +6,12 @@ rule smug:
         data=data_files("{dataset}"),
         model=base_checkpoint,
     output:
-        maps=temp(f"{SMUG_PART}/maps.pt"),
-        solver=temp(f"{SMUG_PART}/solver.csv"),
+        maps=shard_output("smug", SMUG_MAPS, f"{SMUG_PART}/maps.pt"),
+        solver=shard_output("smug", SMUG_SOLVER, f"{SMUG_PART}/solver.csv"),
     log:
-        f"{RESULTS}/logs/smug/{{dataset}}/{{model}}/{{shard}}.log",
+        f"{RESULTS}/logs/smug/{{dataset}}/{{model}}{shard_suffix('smug')}.log",
     benchmark:
-        f"{RESULTS}/benchmarks/smug/{{dataset}}/{{model}}/{{shard}}.tsv"
+        f"{RESULTS}/benchmarks/smug/{{dataset}}/{{model}}{shard_suffix('smug')}.tsv"
     conda:
         ENV
     threads: config["threads"]["attribute"]
@@ -24,7 +24,7 @@ rule smug:
     params:
         options=lambda wc: config["smug"]["models"][wc.model],
         timing=config.get("smug", {}).get("timing"),
-        rows=lambda wc: shard_rows("smug", smug_inputs(wc.dataset), wc.shard),
+        rows=lambda wc: shard_rows("smug", smug_inputs(wc.dataset), wc),
         chunk_size=gradient_chunk,
         seed=config["seed"],
         device=config["device"],
@@ -32,23 +32,27 @@ rule smug:
         "../../scripts/smug/smug.py"
 
 
-rule merge_smug:
-    input:
-        maps=lambda wc: smug_parts(wc, "maps.pt"),
-        solver=lambda wc: smug_parts(wc, "solver.csv"),
-    output:
-        maps=f"{RESULTS}/smug/{{dataset}}/{{model}}/maps.pt",
-        solver=f"{RESULTS}/tables/smug/solver/{{dataset}}/{{model}}.csv",
-    log:
-        f"{RESULTS}/logs/merge_smug/{{dataset}}/{{model}}.log",
-    benchmark:
-        f"{RESULTS}/benchmarks/merge_smug/{{dataset}}/{{model}}.tsv"
-    threads: 1
-    resources:
-        runtime=lambda wc, attempt: 10 * attempt,
-        mem_mb=lambda wc, attempt: 2000 * attempt,
-    run:
-        merge_outputs(input, output, log)
+if sharded("smug"):
+
+    rule merge_smug:
+        input:
+            maps=lambda wc: smug_parts(wc, "maps.pt"),
+            solver=lambda wc: smug_parts(wc, "solver.csv"),
+        output:
+            maps=SMUG_MAPS,
+            solver=SMUG_SOLVER,
+        log:
+            f"{RESULTS}/logs/merge_smug/{{dataset}}/{{model}}.log",
+        benchmark:
+            f"{RESULTS}/benchmarks/merge_smug/{{dataset}}/{{model}}.tsv"
+        conda:
+            ENV
+        threads: 1
+        resources:
+            runtime=lambda wc, attempt: 10 * attempt,
+            mem_mb=lambda wc, attempt: 2000 * attempt,
+        script:
+            "../../scripts/merge_shards.py"
 
 
 rule smug_evaluate:

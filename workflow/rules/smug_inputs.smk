@@ -2,6 +2,8 @@
 linter keeps functions and rules in separate files)."""
 
 SMUG_PART = f"{RESULTS}/shards/smug/{{dataset}}/{{model}}/{{shard}}"
+SMUG_MAPS = f"{RESULTS}/smug/{{dataset}}/{{model}}/maps.pt"
+SMUG_SOLVER = f"{RESULTS}/tables/smug/solver/{{dataset}}/{{model}}.csv"
 
 
 def smug_inputs(dataset):
@@ -16,19 +18,19 @@ def smug_parts(wildcards, name):
 
 def smug_work(wildcards):
     """GPU seconds: integrated gradients over the first layer."""
-    start, stop = shard_rows("smug", smug_inputs(wildcards.dataset), wildcards.shard)
+    start, stop = shard_rows("smug", smug_inputs(wildcards.dataset), wildcards)
     return cost.smug_seconds(config, wildcards.model, stop - start)
 
 
 def smug_solver(wildcards):
     """CPU seconds of the 0/1 programs at worst (each hits timeout_s); the job holds its GPU
     meanwhile, so its runtime counts them."""
-    start, stop = shard_rows("smug", smug_inputs(wildcards.dataset), wildcards.shard)
+    start, stop = shard_rows("smug", smug_inputs(wildcards.dataset), wildcards)
     return cost.smug_solver_seconds(config, wildcards.model, start, stop)
 
 
 def smug_bytes(wildcards):
-    start, stop = shard_rows("smug", smug_inputs(wildcards.dataset), wildcards.shard)
+    start, stop = shard_rows("smug", smug_inputs(wildcards.dataset), wildcards)
     return cost.evaluation_bytes(
         config, wildcards.dataset, wildcards.model, stop - start
     )
