@@ -6,7 +6,7 @@ CORES ?= all
 # The default pipeline and the tests never touch the Hugging Face hub.
 export HF_HUB_OFFLINE := 1
 
-.PHONY: help run test report summary bench lint dry-run-paper clean
+.PHONY: help run test rehearsal report summary bench lint dry-run-paper clean
 
 help:  ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -25,8 +25,11 @@ run: $(BIN)/snakemake  ## create .venv, run the default pipeline and write resul
 report: $(BIN)/snakemake  ## the HTML report of what results/ holds
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/snakemake --report results/report.html
 
-test: $(BIN)/snakemake  ## create .venv and run the test suite
-	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest -q
+test: $(BIN)/snakemake  ## create .venv and run the test suite (all but the paper rehearsal)
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest -q -m "not rehearsal"
+
+rehearsal: $(BIN)/snakemake  ## the paper-scale DAG end to end on a stand-in (generated images, random weights)
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest -q -m rehearsal
 
 summary: $(BIN)/snakemake  ## the README's result tables from results/tables/summary.csv (after make run)
 	$(BIN)/python -m attrib.readme results/tables/summary.csv README.md docs/results/summary.csv

@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from attrib.missingness.ablation import ablation_summary, entropy_bits, patch_ablation, random_orderings, saliency_orderings, top_classes, top_k_ablation, top_k_steps
 from attrib.features import ranks
 from attrib.features import apply_removal
+from attrib.seeding import KeyedRows
 
 
 class PatchMeanModel(nn.Module):
@@ -98,8 +99,29 @@ def test_random_orderings_are_independent_seeded_permutations():
     assert torch.equal(order.sort(dim=1).values, torch.arange(12).expand(50, 12))
     assert torch.equal(order, random_orderings(50, 12, seed=0))
     assert not torch.equal(order, random_orderings(50, 12, seed=1))
+    assert torch.equal(random_orderings(20, 12, seed=0, start=30), order[30:])  # a shard: images 30..49
     assert len({tuple(row) for row in order.tolist()}) > 45
     assert torch.equal(order.gather(1, ranks(order)), torch.arange(12).expand(50, 12))
+
+
+@pytest.mark.parametrize("removal", ["noise", "patch_color"])
+def test_keyed_fills_give_each_image_and_step_its_own_draw_whatever_the_shard(removal):
+    torch.manual_seed(0)
+    model = PatchMeanModel(torch.randn(16, 5), torch.randn(5))
+    x = torch.rand(6, 3, 8, 8)
+    order = random_orderings(6, 16, seed=2)
+    steps = [0, 4, 8, 12]
+
+    def run(rows, chunk_size):
+        return patch_ablation(model, x[rows], order[rows], steps=steps, removal=removal, chunk_size=chunk_size,
+                              generator=KeyedRows(5, "ablate"), index=list(rows))
+
+    whole = run(range(6), chunk_size=7)
+    shards = pd.concat([run(range(0, 4), chunk_size=3), run(range(4, 6), chunk_size=64)], ignore_index=True)
+    pd.testing.assert_frame_equal(shards, whole, check_exact=False, rtol=1e-6)
+    assert list(whole["image"].unique()) == list(range(6)) and model.generator is None
+    other = patch_ablation(model, x, order, steps=steps, removal=removal, generator=KeyedRows(6, "ablate"))
+    assert not np.allclose(other["prob_orig"], whole["prob_orig"])
 
 
 def test_saliency_orderings_descending_with_deterministic_ties():

@@ -107,6 +107,8 @@ def test_random_is_seeded_and_masked():
     assert torch.equal(a.features, b.features) and not torch.equal(a.features, c.features)
     assert a.features[0, 2] == 0 and (a.features[1] > 0).all()
     assert build_method("random", conv_model()).attribute(images()).features.shape == (5, 16)
+    # a shard (the second input, at its index) gets the row the whole set gets
+    assert torch.equal(build_method("random", model, seed=4).attribute(ids[1:], index=[1]).features, a.features[1:])
 
 
 def test_registry_errors():

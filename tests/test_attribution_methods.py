@@ -3,7 +3,6 @@
 import warnings
 
 import captum.attr
-import numpy as np
 import pytest
 import torch
 import torch.nn as nn
@@ -13,6 +12,7 @@ from test_attribution import conv_model, images
 
 from attrib.attribution import build_method, METHODS
 from attrib.attribution.surrogate import bernoulli_masks, shapley_masks
+from attrib.seeding import sample_generator
 
 TEXT_IDS = torch.tensor([[3, 5, 7, 9, 0, 0], [4, 4, 11, 2, 1, 0]])
 
@@ -39,33 +39,56 @@ def test_inputxgrad_equals_captum():
     assert torch.allclose(got.features, want.abs().mean(1).unfold(1, 2, 2).unfold(2, 2, 2).mean((-1, -2)).flatten(1))
 
 
-def test_smoothgrad_equals_captum_and_is_seeded():
+def test_smoothgrad_is_captum_saliency_averaged_over_noise_keyed_per_input():
     model, x = conv_model(), images()
-    got = build_method("smoothgrad", model, nt_samples=6, seed=7).attribute(x, target=0)
-    torch.manual_seed(7)
-    np.random.seed(7)
-    want = captum.attr.NoiseTunnel(captum.attr.Saliency(model)).attribute(
-        x, nt_type="smoothgrad", nt_samples=6, nt_samples_batch_size=6, stdevs=0.15, target=0)
-    assert torch.allclose(got.map, want, atol=1e-7)
+    got = build_method("smoothgrad", model, nt_samples=6, seed=7, chunk_size=4).attribute(x, target=0)
+    want = []
+    for i in range(len(x)):  # captum's Saliency at the noisy copies each input's keyed generator draws
+        noise = torch.randn(6, *x.shape[1:], generator=sample_generator(7, "smoothgrad", i)) * 0.15
+        want.append(captum.attr.Saliency(model).attribute(x[i] + noise, target=0).mean(0))
+    assert torch.allclose(got.map, torch.stack(want), atol=1e-7)
     torch.manual_seed(0)
     before = torch.rand(3)
     torch.manual_seed(0)
     again = build_method("smoothgrad", model, nt_samples=6, seed=7).attribute(x, target=0)
-    assert torch.equal(again.map, got.map) and torch.equal(torch.rand(3), before)  # caller's stream untouched
+    assert torch.allclose(again.map, got.map, atol=1e-7) and torch.equal(torch.rand(3), before)  # stream untouched
     other = build_method("smoothgrad", model, nt_samples=6).attribute(x, target=0, seed=8)
     assert not torch.allclose(other.map, got.map)
+    # a shard of the set (inputs 2.. at their indices) gets the whole set's rows
+    part = build_method("smoothgrad", model, nt_samples=6, seed=7).attribute(x[2:], target=0, index=range(2, len(x)))
+    assert torch.allclose(part.map, got.map[2:], atol=1e-7)
 
 
-def test_gradshap_equals_captum_with_black_and_random_baselines():
+@pytest.mark.parametrize("nt_type", ["smoothgrad", "smoothgrad_sq", "vargrad"])
+def test_smoothgrad_without_noise_equals_captum_noise_tunnel(nt_type):
+    model, x = conv_model(), images()
+    got = build_method("smoothgrad", model, nt_samples=3, stdevs=0.0, nt_type=nt_type).attribute(x, target=1)
+    want = captum.attr.NoiseTunnel(captum.attr.Saliency(model)).attribute(
+        x, nt_type=nt_type, nt_samples=3, stdevs=0.0, target=1)
+    assert torch.allclose(got.map, want, atol=1e-7)
+    with pytest.raises(ValueError, match="nt_type"):
+        build_method("smoothgrad", model, nt_type="smooth").attribute(x)
+
+
+def test_gradshap_equals_captum_on_a_linear_model_and_its_formula_with_keyed_draws():
+    model, x = linear_model(), images()
+    # one black baseline, no noise: every sample's gradient is w, so captum's random α drop out
+    got = build_method("gradshap", model, n_samples=5, bg_size=1).attribute(x, target=2)
+    want = captum.attr.GradientShap(model).attribute(x, baselines=torch.zeros(1, 3, 8, 8), n_samples=5, target=2)
+    assert torch.allclose(got.map, want, atol=1e-6)
     model, x = conv_model(), images()
     got = build_method("gradshap", model, n_samples=5, bg_size=4, stdevs=0.05, seed=2).attribute(x, target=2)
     baselines = torch.cat([torch.zeros(1, 3, 8, 8), torch.rand(3, 3, 8, 8, generator=torch.Generator().manual_seed(2))])
-    torch.manual_seed(2)
-    np.random.seed(2)
-    want = captum.attr.GradientShap(model).attribute(x, baselines=baselines, n_samples=5, stdevs=0.05, target=2)
-    assert torch.allclose(got.map, want, atol=1e-6)
-    assert torch.equal(build_method("gradshap", model, n_samples=5, bg_size=4, stdevs=0.05, seed=2).attribute(
-        x, target=2).map, got.map)
+    for i in range(len(x)):
+        g = sample_generator(2, "gradshap", i)
+        noisy = x[i] + torch.randn(5, *x.shape[1:], generator=g) * 0.05
+        b = baselines[torch.randint(4, (5,), generator=g)]
+        alpha = torch.rand(5, 1, 1, 1, generator=g)
+        grad = captum.attr.Saliency(model).attribute(b + alpha * (noisy - b), target=2, abs=False)
+        assert torch.allclose(got.map[i], (grad * (noisy - b)).mean(0), atol=1e-6)
+    part = build_method("gradshap", model, n_samples=5, bg_size=4, stdevs=0.05, seed=2).attribute(
+        x[3:], target=2, index=[3, 4])
+    assert torch.allclose(part.map, got.map[3:], atol=1e-6)
 
 
 def test_occlusion_equals_captum_feature_ablation_on_the_patch_grid():
@@ -357,7 +380,7 @@ def test_path_points_sg_noise_is_clamped_and_expgrad_alphas_are_random():
 
 
 @pytest.mark.parametrize("name", ["intgrad_sg", "intgrad_uniform", "expgrad"])
-def test_random_path_methods_are_seeded_and_chunk_invariant(name):
+def test_random_path_methods_are_seeded_chunk_and_shard_invariant(name):
     model, x = conv_model(), images(3).detach()
     pool = torch.rand(6, 3, 8, 8, generator=torch.Generator().manual_seed(9))
     options = {"references": pool} if name == "expgrad" else {}
@@ -366,7 +389,8 @@ def test_random_path_methods_are_seeded_and_chunk_invariant(name):
         a = method.attribute(x, target=0, chunk_size=5)
         b = method.attribute(x, target=0, chunk_size=100)
         c = method.attribute(x, target=0, seed=1)
-        assert torch.allclose(a.map, b.map, atol=1e-6)
+        part = method.attribute(x[1:], target=0, index=[1, 2], chunk_size=5)  # a shard: inputs 1, 2
+        assert torch.allclose(a.map, b.map, atol=1e-6) and torch.allclose(part.map, a.map[1:], atol=1e-6)
         assert not torch.allclose(a.map, c.map, atol=1e-4)
 
 

@@ -16,6 +16,9 @@ def test_default_and_paper_configs_are_valid(default_config, paper_config):
     "edit, key, words",
     [
         (lambda c: c.update(sed=1), "<top level>", "unknown key(s) ['sed']"),
+        (lambda c: c.update(shards={"attack": 10, "attacks": 5}), "shards", "unknown key(s) ['attacks']"),
+        (lambda c: c.update(shards={"certify": 0}), "shards.certify", "less than the minimum of 1"),
+        (lambda c: c.update(gpu_memory_gb=0), "gpu_memory_gb", "less than or equal to the minimum of 0"),
         (lambda c: c["certify"].update(q="64"), "certify.q", "is not of type 'integer'"),
         (lambda c: c["finetune"].update(lambdas=[0.5, 0.25]), "finetune.lambdas", "does not contain items"),
         (lambda c: c["finetune"].update(lambdas=[1, 1.5]), "finetune.lambdas[1]", "maximum"),

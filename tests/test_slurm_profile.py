@@ -12,6 +12,8 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
+import attrib.cost as cost
+
 pytest.importorskip("snakemake_executor_plugin_slurm")
 from snakemake_executor_plugin_slurm import Executor  # noqa: E402
 from snakemake_executor_plugin_slurm.submit_string import get_submit_command  # noqa: E402
@@ -118,10 +120,36 @@ def test_downloads_run_on_the_login_node(workflow):
 
 
 def test_every_job_rule_has_cluster_resources(workflow, profile):
-    """A rule without an entry would keep its local memory and time and not grow on retries."""
+    """Memory and time come from the workflow (the cost model, growing with the attempt) or, for
+    the figure rules, from the profile; GPU rules take their partition from the profile."""
     job_rules = set(workflow.declared) - workflow.local - {"all"}
-    assert not job_rules - set(profile["set-resources"]), "add these rules to set-resources"
-    assert not set(profile["set-resources"]) - job_rules, "set-resources names unknown rules"
+    entries = profile["set-resources"]
+    assert not set(entries) - job_rules, "set-resources names unknown rules"
+    assert not workflow.gpu_rules - set(entries), "GPU rules need their partition in set-resources"
+    for rule in job_rules:
+        declared = workflow.declared[rule]
+        if "work_s" in declared or rule.startswith("merge_"):  # sized by the workflow: not overridden
+            assert declared["runtime"].is_evaluable() and declared["mem_mb"].is_evaluable(), rule
+            assert not {"runtime", "mem_mb"} & set(entries.get(rule, {})), f"the profile overrides {rule}'s size"
+        else:
+            assert {"runtime", "mem_mb"} <= set(entries.get(rule, {})), f"{rule} has no cluster memory and time"
+
+
+def test_no_paper_job_asks_for_less_time_than_its_estimated_work(cluster_jobs):
+    """runtime (minutes) covers the cost model's work (plus the 0/1 programs' CPU time at worst),
+    and the shards keep every GPU job to a few hours."""
+    sized = [job for job in cluster_jobs[1] if "work_s" in job.resources]
+    assert {job.name for job in sized} >= {"attribute", "certify_stability", "attack_stability", "ablate_patches",
+                                           "ablate_lime", "smug", "finetune", "prepare"}
+    for job in sized:
+        work = job.resources["work_s"] + job.resources.get("solver_s", 0)
+        assert job.resources["runtime"] * 60 >= cost.SAFETY * work, (job.name, job.wildcards, job.resources)
+        assert work <= 4 * 3600, f"{job.name} {job.wildcards}: {work / 3600:.1f} h; shard it (config shards:)"
+
+
+def test_docs_carry_the_current_gpu_hour_table(cluster_jobs):
+    table = cost.gpu_hour_table([(job.name, job.resources) for job in cluster_jobs[1]])
+    assert table in (ROOT / "docs" / "slurm.md").read_text(), "run: python benchmarks/gpu_hours.py --write"
 
 
 def test_gpu_rules_request_one_gpu_and_cpu_rules_none(cluster_jobs, workflow, profile):

@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from attrib.catalogue import IMAGE_REMOVAL_MODES
+from attrib.seeding import KeyedRows
 
 
 def grid_size(image_size: int, patch: int) -> int:
@@ -51,12 +52,22 @@ def blur_parameters(image_size: int) -> tuple[int, float]:
     return kernel, max(10 * scale, 0.5)
 
 
+def _uniform(shape: tuple[int, ...], generator) -> torch.Tensor:
+    """U(0, 1) draws of ``shape`` from a ``torch.Generator`` (or the global one) or, row by row,
+    from an ``attrib.seeding.KeyedRows``."""
+    if isinstance(generator, KeyedRows):
+        if len(generator.keys) != shape[0]:
+            raise ValueError(f"KeyedRows holds {len(generator.keys)} keys for a batch of {shape[0]}")
+        return generator.rand(shape[1:])
+    return torch.rand(shape, generator=generator, device=generator.device if generator else "cpu")
+
+
 def filler(
     x: torch.Tensor,
     mode: str,
     *,
     dataset_mean: torch.Tensor | None = None,
-    generator: torch.Generator | None = None,
+    generator: torch.Generator | KeyedRows | None = None,
 ) -> torch.Tensor:
     """The image that replaces removed pixels, same shape as ``x``."""
     n, c, h, _ = x.shape
@@ -67,11 +78,9 @@ def filler(
             raise ValueError("removal mode 'mean' needs the dataset mean colour")
         return dataset_mean.to(x).view(1, c, 1, 1).expand_as(x)
     if mode == "patch_color":
-        colour = torch.rand(n, c, 1, 1, generator=generator, device=generator.device if generator else "cpu")
-        return colour.to(x).expand_as(x)
+        return _uniform((n, c, 1, 1), generator).to(x).expand_as(x)
     if mode == "noise":
-        noise = torch.rand(x.shape, generator=generator, device=generator.device if generator else "cpu")
-        return noise.to(x)
+        return _uniform(tuple(x.shape), generator).to(x)
     if mode == "blur":
         kernel, sigma = blur_parameters(h)
         from torchvision.transforms.functional import gaussian_blur
@@ -89,7 +98,7 @@ def apply_removal(
     mode: str = "black",
     *,
     dataset_mean: torch.Tensor | None = None,
-    generator: torch.Generator | None = None,
+    generator: torch.Generator | KeyedRows | None = None,
 ) -> torch.Tensor:
     """x' = m ⊙ x + (1 − m) ⊙ filler, with m the upsampled keep-mask (broadcast over N)."""
     m = upsample_keep(keep.to(x.dtype), x.shape[-1], patch)

@@ -192,16 +192,17 @@ def atomic_write_text(path: str | Path, text: str) -> None:
     _atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
 
 
-def load_torch_file(path: str | Path, *, what: str, keys: tuple[str, ...], remedy: str) -> dict:
+def load_torch_file(path: str | Path, *, what: str, keys: tuple[str, ...], remedy: str, mmap: bool = False) -> dict:
     """``torch.load`` (weights only) of a dict this pipeline wrote. A file that is missing,
     damaged (truncated, empty, garbage) or of another kind (a dict without ``keys``) raises an
     error naming the file, the ``what`` it should be, and the ``remedy``, instead of torch's
-    EOFError or a later KeyError."""
+    EOFError or a later KeyError. ``mmap``: tensors are memory-mapped, so a caller that takes a
+    few rows of a large file reads only those."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{what} not found: {path} ({remedy})")
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
+        obj = torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
     except Exception as e:  # torch.load raises many types for a damaged file
         first_line = (str(e).splitlines() or [""])[0]  # torch appends pages of advice
         raise ValueError(f"{path}: not a readable {what} ({type(e).__name__}: {first_line}); {remedy}") from e

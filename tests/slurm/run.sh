@@ -155,9 +155,10 @@ echo "== the tiny config: locally (--cores 2) and through the SLURM profile, sid
 mkdir -p "$WORK"/{local,slurm}
 cp "$ROOT/tests/tiny.yaml" "$WORK/local/"
 cp "$ROOT/tests/tiny.yaml" "$WORK/slurm/"
-# The retry check: prepare jobs fail, as if killed for memory, until they get 40 GB, which the
-# profile grants on the second attempt (32000 * attempt MB).
-echo "test_min_mem_mb: {prepare: 40000}" >>"$WORK/slurm/tiny.yaml"
+# The retry check: prepare jobs fail, as if killed for memory, until they get 6 GB, which the
+# workflow grants on the second attempt (attrib.cost.memory_mb: ~4,000 MB * attempt for the
+# tiny datasets).
+echo "test_min_mem_mb: {prepare: 6000}" >>"$WORK/slurm/tiny.yaml"
 export PATH=$VENV_BIN:$PATH HF_HUB_OFFLINE=1
 started=$(date +%s)
 setsid bash -c 'cd "$1" && shift && exec "$@"' run "$WORK/local" timeout -k 20 "$RUN_LIMIT" "$VENV_BIN/snakemake" -s "$ROOT/Snakefile" \

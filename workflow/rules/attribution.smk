@@ -8,32 +8,60 @@ rule attribute:
         data=data_files("{dataset}"),
         model=base_checkpoint,
     output:
-        attribution=f"{RESULTS}/attributions/{{dataset}}/{{model}}/{{method}}.pt",
-        diffid=f"{RESULTS}/tables/scores/diffid/{{dataset}}/{{model}}/{{method}}.csv",
-        ground_truth=f"{RESULTS}/tables/scores/ground_truth/{{dataset}}/{{model}}/{{method}}.csv",
-        deletion_insertion=f"{RESULTS}/tables/scores/deletion_insertion/{{dataset}}/{{model}}/{{method}}.csv",
+        attribution=attribute_output("attribution"),
+        diffid=attribute_output("diffid"),
+        ground_truth=attribute_output("ground_truth"),
+        deletion_insertion=attribute_output("deletion_insertion"),
     log:
-        f"{RESULTS}/logs/attribute/{{dataset}}/{{model}}/{{method}}.log",
+        f"{RESULTS}/logs/attribute/{{dataset}}/{{model}}/{{method}}{shard_suffix('attribute')}.log",
     benchmark:
-        f"{RESULTS}/benchmarks/attribute/{{dataset}}/{{model}}/{{method}}.tsv"
+        f"{RESULTS}/benchmarks/attribute/{{dataset}}/{{model}}/{{method}}{shard_suffix('attribute')}.tsv"
     conda:
         ENV
     threads: config["threads"]["attribute"]
     resources:
-        mem_mb=8000,
-        runtime=120,
         gpu=1,
+        work_s=lambda wc: round(attribute_work(wc)),
+        runtime=runtime(attribute_work),
+        mem_mb=memory(attribute_bytes),
     params:
         method=lambda wc: method_name(wc.method),
         options=lambda wc: method_options(wc.method),
         target=config["attribute"].get("target", "predicted"),
         curves=config["attribute"]["curves"],
-        eval_size=lambda wc: config["datasets"][wc.dataset]["eval_size"],
+        rows=lambda wc: shard_rows("attribute", eval_size(wc.dataset), wc),
         chunk_size=config["chunk_size"],
+        gradient_chunk_size=gradient_chunk,
         seed=config["seed"],
         device=config["device"],
     script:
         "../../scripts/attribution/attribute.py"
+
+
+if sharded("attribute"):
+
+    rule merge_attribute:
+        input:
+            unpack(attribute_parts),
+        output:
+            attribution=ATTRIBUTE_OUTPUTS["attribution"],
+            diffid=ATTRIBUTE_OUTPUTS["diffid"],
+            ground_truth=ATTRIBUTE_OUTPUTS["ground_truth"],
+            deletion_insertion=ATTRIBUTE_OUTPUTS["deletion_insertion"],
+        log:
+            f"{RESULTS}/logs/merge_attribute/{{dataset}}/{{model}}/{{method}}.log",
+        benchmark:
+            f"{RESULTS}/benchmarks/merge_attribute/{{dataset}}/{{model}}/{{method}}.tsv"
+        conda:
+            ENV
+        threads: 1
+        resources:
+            runtime=lambda wc, attempt: 30 * attempt,
+            mem_mb=memory(
+                lambda wc: 2 * attribute_output_bytes(wc, eval_size(wc.dataset)), 2000
+            ),
+        script:
+            "../../scripts/merge_shards.py"
 
 
 rule figure_attribution_examples:

@@ -28,6 +28,7 @@ from attrib.config import (
     model_facts,
     validate_config,
 )
+import attrib.cost as cost
 
 check_config_files(workflow.configfiles)
 
@@ -46,6 +47,7 @@ wildcard_constraints:
     method=r"[A-Za-z0-9_]+",
     removal=r"[a-z_]+",
     lam=r"[0-9.]+",
+    shard=r"[0-9]+",
 
 
 def lambdas():
@@ -139,3 +141,58 @@ def tokenizer_of(dataset):
         "entry": config["models"].get(name),
         "tokenizer": MODEL_FACTS[name].tokenizer,
     }
+
+
+# --- shards: the heavy rules split their inputs (config `shards:`, per experiment) ----------------
+# An experiment with a `shards:` size runs one job per shard, writing temporary parts under
+# results/shards/ ({shard} wildcard), and a merge rule writes the files one job would; without
+# one, its rule writes those files itself (one job, no merge), as the embedded default does.
+
+
+def sharded(experiment):
+    return experiment in config.get("shards", {})
+
+
+def shard_output(experiment, final, part):
+    """A sharded rule's output is its part (temporary), an unsharded one's the final file."""
+    return temp(part) if sharded(experiment) else final
+
+
+def shard_suffix(experiment):
+    """Log and benchmark names: one per shard where the experiment is sharded."""
+    return os.sep + "{shard}" if sharded(experiment) else ""
+
+
+def shard_size(experiment, n):
+    """Inputs per shard of an experiment's job over n inputs (unsharded: all n)."""
+    return config.get("shards", {}).get(experiment) or n
+
+
+def shard_rows(experiment, n, wildcards):
+    """[start, stop): the evaluation-set rows of a job's shard (unsharded: all n)."""
+    size = shard_size(experiment, n)
+    start = int(wildcards.get("shard", 0)) * size
+    return [start, min(start + size, n)]
+
+
+def shard_parts(experiment, n, pattern, **wildcards):
+    """The part files that the shards of one job write (pattern with {shard})."""
+    return expand(pattern, shard=range(-(-n // shard_size(experiment, n))), **wildcards)
+
+
+# --- resources from the cost model (attrib.cost) ----------------------------------------------------
+
+
+def runtime(work_s):
+    """A rule's `runtime` (minutes) from its estimated work in device seconds."""
+    return lambda wc, attempt: cost.runtime_minutes(work_s(wc), attempt)
+
+
+def memory(data_bytes, base_mb=4000):
+    """A rule's `mem_mb` from the bytes it holds."""
+    return lambda wc, attempt: cost.memory_mb(data_bytes(wc), attempt, base_mb)
+
+
+def gradient_chunk(wildcards):
+    """Inputs per gradient pass: chunk_size, bounded by gpu_memory_gb for this model."""
+    return cost.gradient_chunk(config, wildcards.model)

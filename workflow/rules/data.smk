@@ -80,8 +80,9 @@ rule prepare:
         ENV
     threads: config["threads"]["prepare"]
     resources:
-        mem_mb=8000,
-        runtime=120,
+        work_s=lambda wc: round(prepare_work(wc)),
+        runtime=runtime(prepare_work),
+        mem_mb=memory(lambda wc: 2.5 * cost.dataset_bytes(config, wc.dataset)),
     params:
         spec=lambda wc: config["datasets"][wc.dataset],
         tokenizer=lambda wc: (

@@ -14,3 +14,8 @@ def prepare_inputs(wildcards):
         if downloads(tokenizer):
             inputs["tokenizer"] = weights_flag(tokenizer)
     return inputs
+
+
+def prepare_work(wildcards):
+    """CPU seconds of decoding (ImageNet) or building (the small datasets)."""
+    return cost.prepare_seconds(config, wildcards.dataset)

@@ -18,9 +18,10 @@ rule finetune:
         ENV
     threads: config["threads"]["finetune"]
     resources:
-        mem_mb=8000,
-        runtime=240,
         gpu=1,
+        work_s=lambda wc: round(finetune_work(wc)),
+        runtime=runtime(finetune_work),
+        mem_mb=memory(finetune_bytes),
     params:
         model_spec=lambda wc: config["models"][wc.model],
         levels=config["finetune"]["levels"],

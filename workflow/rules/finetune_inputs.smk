@@ -16,5 +16,18 @@ def finetune_inputs(wildcards):
     return inputs
 
 
+def finetune_work(wildcards):
+    return cost.finetune_seconds(
+        config, wildcards.dataset, wildcards.model, float(wildcards.lam)
+    )
+
+
+def finetune_bytes(wildcards):
+    """Every split in memory, and the model four times (module, best state, checkpoint and
+    the resumable state's copy)."""
+    weights = cost.model_cost(wildcards.model).weights_gib * 2**30
+    return 1.5 * cost.dataset_bytes(config, wildcards.dataset) + 4 * weights
+
+
 def finetune_targets():
     return [f"{RESULTS}/figures/training_curves.png"]

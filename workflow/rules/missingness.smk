@@ -14,22 +14,23 @@ rule ablate_patches:
             }
         ),
     output:
-        f"{RESULTS}/tables/ablate/patches/{{dataset}}/{{model}}/{{removal}}.csv",
+        patches=shard_output("ablate", ABLATE_TABLE, f"{ABLATE_PART}/patches.csv"),
     log:
-        f"{RESULTS}/logs/ablate_patches/{{dataset}}/{{model}}/{{removal}}.log",
+        f"{RESULTS}/logs/ablate_patches/{{dataset}}/{{model}}/{{removal}}{shard_suffix('ablate')}.log",
     benchmark:
-        f"{RESULTS}/benchmarks/ablate_patches/{{dataset}}/{{model}}/{{removal}}.tsv"
+        f"{RESULTS}/benchmarks/ablate_patches/{{dataset}}/{{model}}/{{removal}}{shard_suffix('ablate')}.tsv"
     conda:
         ENV
     threads: config["threads"]["ablate"]
     resources:
-        mem_mb=8000,
-        runtime=120,
         gpu=1,
+        work_s=lambda wc: round(ablate_patches_work(wc)),
+        runtime=runtime(ablate_patches_work),
+        mem_mb=memory(ablate_patches_bytes),
     params:
         orders=lambda wc: ablation_orders(wc.dataset, wc.model, wc.removal),
         skip=config["ablate"]["skip"],
-        eval_size=lambda wc: config["datasets"][wc.dataset]["eval_size"],
+        rows=lambda wc: shard_rows("ablate", eval_size(wc.dataset), wc),
         chunk_size=config["chunk_size"],
         seed=config["seed"],
         device=config["device"],
@@ -37,31 +38,81 @@ rule ablate_patches:
         "../../scripts/missingness/ablate_patches.py"
 
 
+if sharded("ablate"):
+
+    rule merge_ablate_patches:
+        input:
+            patches=lambda wc: shard_parts(
+                "ablate",
+                eval_size(wc.dataset),
+                f"{ABLATE_PART}/patches.csv",
+                **dict(wc),
+            ),
+        output:
+            patches=ABLATE_TABLE,
+        log:
+            f"{RESULTS}/logs/merge_ablate_patches/{{dataset}}/{{model}}/{{removal}}.log",
+        benchmark:
+            f"{RESULTS}/benchmarks/merge_ablate_patches/{{dataset}}/{{model}}/{{removal}}.tsv"
+        conda:
+            ENV
+        threads: 1
+        resources:
+            runtime=lambda wc, attempt: 10 * attempt,
+            mem_mb=lambda wc, attempt: 2000 * attempt,
+        script:
+            "../../scripts/merge_shards.py"
+
+
 rule ablate_lime:
     input:
         data=data_files("{dataset}"),
         model=base_checkpoint,
     output:
-        f"{RESULTS}/ablate/lime/{{dataset}}/{{model}}/{{removal}}.pt",
+        lime=shard_output("lime", LIME_FILE, f"{LIME_PART}/lime.pt"),
     log:
-        f"{RESULTS}/logs/ablate_lime/{{dataset}}/{{model}}/{{removal}}.log",
+        f"{RESULTS}/logs/ablate_lime/{{dataset}}/{{model}}/{{removal}}{shard_suffix('lime')}.log",
     benchmark:
-        f"{RESULTS}/benchmarks/ablate_lime/{{dataset}}/{{model}}/{{removal}}.tsv"
+        f"{RESULTS}/benchmarks/ablate_lime/{{dataset}}/{{model}}/{{removal}}{shard_suffix('lime')}.tsv"
     conda:
         ENV
     threads: config["threads"]["ablate"]
     resources:
-        mem_mb=8000,
-        runtime=240,
         gpu=1,
+        work_s=lambda wc: round(ablate_lime_work(wc)),
+        runtime=runtime(ablate_lime_work),
+        mem_mb=memory(ablate_lime_bytes),
     params:
-        lime={k: v for k, v in config["ablate"]["lime"].items() if k != "conditions"},
-        eval_size=lambda wc: config["datasets"][wc.dataset]["eval_size"],
+        lime=lime_options(),
+        rows=lambda wc: shard_rows("lime", lime_images(wc.dataset), wc),
         chunk_size=config["chunk_size"],
         seed=config["seed"],
         device=config["device"],
     script:
         "../../scripts/missingness/ablate_lime.py"
+
+
+if sharded("lime"):
+
+    rule merge_ablate_lime:
+        input:
+            lime=lambda wc: shard_parts(
+                "lime", lime_images(wc.dataset), f"{LIME_PART}/lime.pt", **dict(wc)
+            ),
+        output:
+            lime=LIME_FILE,
+        log:
+            f"{RESULTS}/logs/merge_ablate_lime/{{dataset}}/{{model}}/{{removal}}.log",
+        benchmark:
+            f"{RESULTS}/benchmarks/merge_ablate_lime/{{dataset}}/{{model}}/{{removal}}.tsv"
+        conda:
+            ENV
+        threads: 1
+        resources:
+            runtime=lambda wc, attempt: 10 * attempt,
+            mem_mb=lambda wc, attempt: 2000 * attempt,
+        script:
+            "../../scripts/merge_shards.py"
 
 
 rule ablate_topk:
@@ -84,9 +135,17 @@ rule ablate_topk:
         ENV
     threads: config["threads"]["ablate"]
     resources:
-        mem_mb=8000,
-        runtime=120,
         gpu=1,
+        work_s=lambda wc: round(ablate_topk_work(wc)),
+        runtime=runtime(ablate_topk_work),
+        mem_mb=memory(
+            lambda wc: cost.evaluation_bytes(
+                config,
+                wc.dataset,
+                lime_conditions(wc.dataset)[0][0],
+                lime_images(wc.dataset),
+            )
+        ),
     params:
         conditions=lambda wc: lime_conditions(wc.dataset),
         top_k=config["ablate"]["top_k"],

@@ -1,6 +1,65 @@
 """Missingness bias: the input functions and target lists of its rules in missingness.smk (Snakemake's
 linter keeps functions and rules in separate files)."""
 
+ABLATE_PART = (
+    f"{RESULTS}/shards/ablate_patches/{{dataset}}/{{model}}/{{removal}}/{{shard}}"
+)
+LIME_PART = f"{RESULTS}/shards/ablate_lime/{{dataset}}/{{model}}/{{removal}}/{{shard}}"
+ABLATE_TABLE = f"{RESULTS}/tables/ablate/patches/{{dataset}}/{{model}}/{{removal}}.csv"
+LIME_FILE = f"{RESULTS}/ablate/lime/{{dataset}}/{{model}}/{{removal}}.pt"
+
+
+def ablate_patches_work(wildcards):
+    start, stop = shard_rows("ablate", eval_size(wildcards.dataset), wildcards)
+    orders = len(ablation_orders(wildcards.dataset, wildcards.model, wildcards.removal))
+    return cost.ablate_patches_seconds(
+        config, wildcards.dataset, wildcards.model, orders, stop - start
+    )
+
+
+def ablate_patches_bytes(wildcards):
+    """The shard's inputs and its table: ~100 bytes per (image, order, step)."""
+    start, stop = shard_rows("ablate", eval_size(wildcards.dataset), wildcards)
+    steps = cost.num_features(config, wildcards.dataset) // config["ablate"]["skip"] + 2
+    orders = len(ablation_orders(wildcards.dataset, wildcards.model, wildcards.removal))
+    table = 100 * (stop - start) * steps * orders
+    return cost.evaluation_bytes(
+        config, wildcards.dataset, wildcards.model, stop - start, table
+    )
+
+
+def lime_options():
+    """ablate.lime without what chooses the jobs (conditions) and the images (rows)."""
+    return {
+        k: v
+        for k, v in config["ablate"]["lime"].items()
+        if k not in ("conditions", "images")
+    }
+
+
+def lime_images(dataset):
+    """The first images of the evaluation subset that LIME explains."""
+    return min(config["ablate"]["lime"]["images"], eval_size(dataset))
+
+
+def ablate_lime_work(wildcards):
+    start, stop = shard_rows("lime", lime_images(wildcards.dataset), wildcards)
+    return cost.ablate_lime_seconds(config, wildcards.model, stop - start)
+
+
+def ablate_lime_bytes(wildcards):
+    start, stop = shard_rows("lime", lime_images(wildcards.dataset), wildcards)
+    return cost.evaluation_bytes(
+        config, wildcards.dataset, wildcards.model, stop - start
+    )
+
+
+def ablate_topk_work(wildcards):
+    models = [m for m, _ in lime_conditions(wildcards.dataset)]
+    return cost.ablate_topk_seconds(
+        config, wildcards.dataset, models, lime_images(wildcards.dataset)
+    )
+
 
 def ablation_jobs():
     """(dataset, model, removal): every ablate condition, plus every image model under each

@@ -16,9 +16,14 @@ rule certify_accuracy:
         ENV
     threads: config["threads"]["certify"]
     resources:
-        mem_mb=8000,
-        runtime=120,
         gpu=1,
+        work_s=lambda wc: round(certify_accuracy_work(wc)),
+        runtime=runtime(certify_accuracy_work),
+        mem_mb=memory(
+            lambda wc: cost.evaluation_bytes(
+                config, wc.dataset, wc.model, eval_size(wc.dataset)
+            )
+        ),
     params:
         q=config["certify"]["q"],
         eval_size=lambda wc: config["datasets"][wc.dataset]["eval_size"],
@@ -47,14 +52,19 @@ rule mus_explain:
         ENV
     threads: config["threads"]["certify"]
     resources:
-        mem_mb=8000,
-        runtime=120,
         gpu=1,
+        work_s=lambda wc: round(mus_explain_work(wc)),
+        runtime=runtime(mus_explain_work),
+        mem_mb=memory(
+            lambda wc: cost.evaluation_bytes(
+                config, wc.dataset, wc.model, mus_samples(wc.dataset, "explain")
+            )
+        ),
     params:
         methods=config["certify"]["methods"],
         registry=mus_registry_methods(),
         samples=lambda wc: mus_samples(wc.dataset, "explain"),
-        chunk_size=config["chunk_size"],
+        chunk_size=gradient_chunk,
         seed=config["seed"],
         device=config["device"],
     script:
@@ -67,23 +77,24 @@ rule certify_stability:
         model=mus_checkpoint,
         explanations=f"{RESULTS}/certify/explanations/{{dataset}}/{{model}}.pt",
     output:
-        e1=f"{RESULTS}/tables/certify/e1/{{dataset}}/{{model}}/lam{{lam}}.csv",
-        e3=f"{RESULTS}/tables/certify/e3/{{dataset}}/{{model}}/lam{{lam}}.csv",
+        e1=shard_output("certify", CERTIFY_E1, f"{CERTIFY_PART}/e1.csv"),
+        e3=shard_output("certify", CERTIFY_E3, f"{CERTIFY_PART}/e3.csv"),
     log:
-        f"{RESULTS}/logs/certify_stability/{{dataset}}/{{model}}/lam{{lam}}.log",
+        f"{RESULTS}/logs/certify_stability/{{dataset}}/{{model}}/lam{{lam}}{shard_suffix('certify')}.log",
     benchmark:
-        f"{RESULTS}/benchmarks/certify_stability/{{dataset}}/{{model}}/lam{{lam}}.tsv"
+        f"{RESULTS}/benchmarks/certify_stability/{{dataset}}/{{model}}/lam{{lam}}{shard_suffix('certify')}.tsv"
     conda:
         ENV
     threads: config["threads"]["certify"]
     resources:
-        mem_mb=8000,
-        runtime=240,
         gpu=1,
+        work_s=lambda wc: round(certify_stability_work(wc)),
+        runtime=runtime(certify_stability_work),
+        mem_mb=memory(lambda wc: mus_shard_bytes(wc, "certify")),
     params:
         q=config["certify"]["q"],
         top_fractions=config["certify"]["top_fractions"],
-        samples=lambda wc: mus_samples(wc.dataset, "certify"),
+        rows=lambda wc: mus_shard_rows(wc, "certify"),
         sparsity_samples=lambda wc: mus_samples(wc.dataset, "sparsity"),
         sparsity_max_lambda=config["certify"]["sparsity"]["max_lambda"],
         chunk_size=config["chunk_size"],
@@ -93,33 +104,78 @@ rule certify_stability:
         "../../scripts/mus/certify_stability.py"
 
 
+if sharded("certify"):
+
+    rule merge_certify_stability:
+        input:
+            e1=lambda wc: mus_parts(wc, "certify", f"{CERTIFY_PART}/e1.csv"),
+            e3=lambda wc: mus_parts(wc, "certify", f"{CERTIFY_PART}/e3.csv"),
+        output:
+            e1=CERTIFY_E1,
+            e3=CERTIFY_E3,
+        log:
+            f"{RESULTS}/logs/merge_certify_stability/{{dataset}}/{{model}}/lam{{lam}}.log",
+        benchmark:
+            f"{RESULTS}/benchmarks/merge_certify_stability/{{dataset}}/{{model}}/lam{{lam}}.tsv"
+        conda:
+            ENV
+        threads: 1
+        resources:
+            runtime=lambda wc, attempt: 10 * attempt,
+            mem_mb=lambda wc, attempt: 2000 * attempt,
+        script:
+            "../../scripts/merge_shards.py"
+
+
 rule attack_stability:
     input:
         data=data_files("{dataset}"),
         model=mus_checkpoint,
         explanations=f"{RESULTS}/certify/explanations/{{dataset}}/{{model}}.pt",
     output:
-        f"{RESULTS}/tables/certify/attack/{{dataset}}/{{model}}/lam{{lam}}.csv",
+        attack=shard_output("attack", ATTACK_TABLE, f"{ATTACK_PART}/attack.csv"),
     log:
-        f"{RESULTS}/logs/attack_stability/{{dataset}}/{{model}}/lam{{lam}}.log",
+        f"{RESULTS}/logs/attack_stability/{{dataset}}/{{model}}/lam{{lam}}{shard_suffix('attack')}.log",
     benchmark:
-        f"{RESULTS}/benchmarks/attack_stability/{{dataset}}/{{model}}/lam{{lam}}.tsv"
+        f"{RESULTS}/benchmarks/attack_stability/{{dataset}}/{{model}}/lam{{lam}}{shard_suffix('attack')}.tsv"
     conda:
         ENV
     threads: config["threads"]["certify"]
     resources:
-        mem_mb=8000,
-        runtime=480,
         gpu=1,
+        work_s=lambda wc: round(attack_stability_work(wc)),
+        runtime=runtime(attack_stability_work),
+        mem_mb=memory(lambda wc: mus_shard_bytes(wc, "attack")),
     params:
         q=config["certify"]["attack"]["q"],
         attack=config["certify"]["attack"],
-        samples=lambda wc: mus_samples(wc.dataset, "attack"),
+        rows=lambda wc: mus_shard_rows(wc, "attack"),
         chunk_size=config["chunk_size"],
         seed=config["seed"],
         device=config["device"],
     script:
         "../../scripts/mus/attack_stability.py"
+
+
+if sharded("attack"):
+
+    rule merge_attack_stability:
+        input:
+            attack=lambda wc: mus_parts(wc, "attack", f"{ATTACK_PART}/attack.csv"),
+        output:
+            attack=ATTACK_TABLE,
+        log:
+            f"{RESULTS}/logs/merge_attack_stability/{{dataset}}/{{model}}/lam{{lam}}.log",
+        benchmark:
+            f"{RESULTS}/benchmarks/merge_attack_stability/{{dataset}}/{{model}}/lam{{lam}}.tsv"
+        conda:
+            ENV
+        threads: 1
+        resources:
+            runtime=lambda wc, attempt: 10 * attempt,
+            mem_mb=lambda wc, attempt: 2000 * attempt,
+        script:
+            "../../scripts/merge_shards.py"
 
 
 rule figure_certified_accuracy:

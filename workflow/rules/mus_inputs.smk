@@ -39,6 +39,65 @@ def mus_samples(dataset, what):
     return sizes[what]
 
 
+CERTIFY_PART = (
+    f"{RESULTS}/shards/certify_stability/{{dataset}}/{{model}}/lam{{lam}}/{{shard}}"
+)
+ATTACK_PART = (
+    f"{RESULTS}/shards/attack_stability/{{dataset}}/{{model}}/lam{{lam}}/{{shard}}"
+)
+CERTIFY_E1 = f"{RESULTS}/tables/certify/e1/{{dataset}}/{{model}}/lam{{lam}}.csv"
+CERTIFY_E3 = f"{RESULTS}/tables/certify/e3/{{dataset}}/{{model}}/lam{{lam}}.csv"
+ATTACK_TABLE = f"{RESULTS}/tables/certify/attack/{{dataset}}/{{model}}/lam{{lam}}.csv"
+
+
+def mus_shard_rows(wildcards, what):
+    """[start, stop) of a certify (E1/E3) or attack shard among its samples."""
+    return shard_rows(what, mus_samples(wildcards.dataset, what), wildcards)
+
+
+def mus_parts(wildcards, what, pattern):
+    n = mus_samples(wildcards.dataset, what)
+    return shard_parts(what, n, pattern, **dict(wildcards))
+
+
+def certify_accuracy_work(wildcards):
+    return cost.certify_accuracy_seconds(
+        config, wildcards.model, float(wildcards.lam), eval_size(wildcards.dataset)
+    )
+
+
+def mus_explain_work(wildcards):
+    n = mus_samples(wildcards.dataset, "explain")
+    return cost.mus_explain_seconds(config, wildcards.model, n)
+
+
+def certify_stability_work(wildcards):
+    start, stop = mus_shard_rows(wildcards, "certify")
+    sparsity = max(0, min(stop, mus_samples(wildcards.dataset, "sparsity")) - start)
+    return cost.certify_stability_seconds(
+        config,
+        wildcards.dataset,
+        wildcards.model,
+        float(wildcards.lam),
+        stop - start,
+        sparsity,
+    )
+
+
+def attack_stability_work(wildcards):
+    start, stop = mus_shard_rows(wildcards, "attack")
+    return cost.attack_seconds(
+        config, wildcards.dataset, wildcards.model, float(wildcards.lam), stop - start
+    )
+
+
+def mus_shard_bytes(wildcards, what):
+    start, stop = mus_shard_rows(wildcards, what)
+    return cost.evaluation_bytes(
+        config, wildcards.dataset, wildcards.model, stop - start
+    )
+
+
 def mus_checkpoint(wildcards):
     """The model fine-tuned at λ, or at the nearest trained λ' > λ (1/16 reuses 1/8)."""
     lam = float(wildcards.lam)

@@ -6,31 +6,56 @@ rule smug:
         data=data_files("{dataset}"),
         model=base_checkpoint,
     output:
-        maps=f"{RESULTS}/smug/{{dataset}}/{{model}}/maps.pt",
-        solver=f"{RESULTS}/tables/smug/solver/{{dataset}}/{{model}}.csv",
-        timing=f"{RESULTS}/tables/timing/smug/{{dataset}}/{{model}}.csv",
+        maps=shard_output("smug", SMUG_MAPS, f"{SMUG_PART}/maps.pt"),
+        solver=shard_output("smug", SMUG_SOLVER, f"{SMUG_PART}/solver.csv"),
+        timing=shard_output("smug", SMUG_TIMING, f"{SMUG_PART}/timing.csv"),
     log:
-        f"{RESULTS}/logs/smug/{{dataset}}/{{model}}.log",
+        f"{RESULTS}/logs/smug/{{dataset}}/{{model}}{shard_suffix('smug')}.log",
     benchmark:
-        f"{RESULTS}/benchmarks/smug/{{dataset}}/{{model}}.tsv"
+        f"{RESULTS}/benchmarks/smug/{{dataset}}/{{model}}{shard_suffix('smug')}.tsv"
     conda:
         ENV
     threads: config["threads"]["attribute"]
     resources:
-        mem_mb=8000,
-        runtime=240,
         gpu=1,
+        work_s=lambda wc: round(smug_work(wc)),
+        solver_s=lambda wc: round(smug_solver(wc)),
+        runtime=runtime(lambda wc: smug_work(wc) + smug_solver(wc)),
+        mem_mb=memory(smug_bytes),
     params:
         options=lambda wc: config["smug"]["models"][wc.model],
         timing=config.get("smug", {}).get("timing"),
-        eval_size=lambda wc: min(
-            config["smug"]["eval_size"], config["datasets"][wc.dataset]["eval_size"]
-        ),
-        chunk_size=config["chunk_size"],
+        rows=lambda wc: shard_rows("smug", smug_inputs(wc.dataset), wc),
+        chunk_size=gradient_chunk,
         seed=config["seed"],
         device=config["device"],
     script:
         "../../scripts/smug/smug.py"
+
+
+if sharded("smug"):
+
+    rule merge_smug:
+        input:
+            maps=lambda wc: smug_parts(wc, "maps.pt"),
+            solver=lambda wc: smug_parts(wc, "solver.csv"),
+            timing=lambda wc: smug_parts(wc, "timing.csv"),
+        output:
+            maps=SMUG_MAPS,
+            solver=SMUG_SOLVER,
+            timing=SMUG_TIMING,
+        log:
+            f"{RESULTS}/logs/merge_smug/{{dataset}}/{{model}}.log",
+        benchmark:
+            f"{RESULTS}/benchmarks/merge_smug/{{dataset}}/{{model}}.tsv"
+        conda:
+            ENV
+        threads: 1
+        resources:
+            runtime=lambda wc, attempt: 10 * attempt,
+            mem_mb=lambda wc, attempt: 2000 * attempt,
+        script:
+            "../../scripts/merge_shards.py"
 
 
 rule smug_evaluate:
@@ -52,9 +77,14 @@ rule smug_evaluate:
         ENV
     threads: config["threads"]["attribute"]
     resources:
-        mem_mb=8000,
-        runtime=60,
         gpu=1,
+        work_s=lambda wc: round(smug_evaluate_work(wc)),
+        runtime=runtime(smug_evaluate_work),
+        mem_mb=memory(
+            lambda wc: cost.evaluation_bytes(
+                config, wc.dataset, wc.model, smug_inputs(wc.dataset)
+            )
+        ),
     params:
         protocol=config.get("smug", {}).get("saliency_protocol"),
         thresholds=config.get("smug", {}).get("thresholds"),

@@ -5,21 +5,23 @@
 feature for perturbation methods. Text models have no pixel map: gradient methods attribute the
 keep-mask α ∈ [0,1]^L at α = 1, and features are |attribution| of α, zero at non-feature
 positions. Every method takes ``chunk_size``, the number of model inputs (images, perturbed
-copies or interpolation points) per forward/backward pass, which bounds memory.
+copies or interpolation points) per forward/backward pass, which bounds memory. ``attribute``
+also takes ``index``, the inputs' positions in the evaluation set (default 0..N-1): methods
+that draw per input (noise, references) key their draws by it (``attrib.seeding``), so a shard
+of the set gets the rows the whole set would.
 """
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
 from attrib.features import upsample_keep
 from attrib.models.base import chunked_logits, class_targets
 from attrib.runtime import progress_bar
+from attrib.seeding import prefix_rows, sample_indices
 
 
 @dataclass
@@ -41,19 +43,10 @@ def stored_maps(result: Attribution, model, image_size: int) -> tuple[torch.Tens
         return None, upsample_keep(result.features.detach().abs(), image_size, model.patch)[:, 0].float().cpu()
     return None, None
 
-
-@contextmanager
-def seeded_global_rng(seed: int):
-    """captum's sampling methods draw from the global torch and numpy generators; fork both so that
-    a seed fixes the result without disturbing the caller's random streams."""
-    state = np.random.get_state()
-    with torch.random.fork_rng():
-        torch.manual_seed(seed)
-        np.random.seed(seed)
-        try:
-            yield
-        finally:
-            np.random.set_state(state)
+def patch_index(image_size: int, patch: int, device=None) -> torch.Tensor:
+    """(1, 1, H, W) long: the row-major feature index of the patch each pixel belongs to."""
+    p = (image_size // patch) ** 2
+    return upsample_keep(torch.arange(p, device=device)[None], image_size, patch)
 
 
 def signed_patch_means(pixel_map: torch.Tensor, patch: int) -> torch.Tensor:
@@ -65,12 +58,11 @@ class AttributionMethod:
     """Base class: option handling, default targets, chunking over inputs and feature masks.
 
     Subclasses list their options with defaults in ``defaults`` (every method takes
-    ``chunk_size``) and implement ``_attribute`` for one chunk of inputs. Methods that sample
-    through captum's global random generators set ``uses_global_rng`` and take a ``seed``.
+    ``chunk_size``) and implement ``_attribute`` for one chunk of inputs and their evaluation-set
+    ``index`` (a list).
     """
 
     defaults: dict = {"chunk_size": 64}
-    uses_global_rng = False
 
     def __init__(self, model, **options):
         self.model = model
@@ -94,33 +86,31 @@ class AttributionMethod:
         many model inputs take fewer so that a pass holds at most ``chunk_size`` of them."""
         return opts["chunk_size"]
 
-    def attribute(self, inputs: torch.Tensor, target=None, **options) -> Attribution:
+    def attribute(self, inputs: torch.Tensor, target=None, index=None, **options) -> Attribution:
         opts = self._merged(self.options, options)
         target = self.targets(inputs, target, opts["chunk_size"])
-        if self.uses_global_rng:
-            with seeded_global_rng(opts["seed"]):
-                return self._attribute_chunks(inputs, target, opts)
-        return self._attribute_chunks(inputs, target, opts)
+        return self._attribute_chunks(inputs, target, opts, sample_indices(inputs.shape[0], index))
 
-    def _attribute_chunks(self, inputs, target, opts) -> Attribution:
+    def _attribute_chunks(self, inputs, target, opts, index) -> Attribution:
         size = self._inputs_per_chunk(opts)
         chunks = progress_bar(range(0, inputs.shape[0], size), desc=f"{type(self).__name__}, {size} inputs per chunk")
-        parts = [self._attribute(inputs[a:a + size], target[a:a + size], opts) for a in chunks]
+        parts = [self._attribute(inputs[a:a + size], target[a:a + size], opts, index[a:a + size]) for a in chunks]
         pixel_map = None if parts[0].map is None else torch.cat([part.map for part in parts])
         features = torch.cat([part.features for part in parts])
         return Attribution(pixel_map, features * self.model.feature_mask(inputs).to(features))
 
-    def _attribute(self, inputs, target, opts) -> Attribution:
+    def _attribute(self, inputs, target, opts, index) -> Attribution:
         raise NotImplementedError
 
 
 class RandomAttribution(AttributionMethod):
-    """Control: seeded uniform random feature scores (the same for every call with one seed)."""
+    """Control: seeded uniform random feature scores; input ``index`` gets row ``index`` of one
+    table drawn from the seed (the same for every call and every sharding)."""
 
     defaults = {"chunk_size": 64, "seed": 0}
 
-    def attribute(self, inputs, target=None, **options):
+    def attribute(self, inputs, target=None, index=None, **options):
         opts = self._merged(self.options, options)
-        n, p = inputs.shape[0], self.model.num_features(inputs)
-        scores = torch.rand(n, p, generator=torch.Generator().manual_seed(opts["seed"])).to(inputs.device)
+        index = sample_indices(inputs.shape[0], index)
+        scores = prefix_rows(opts["seed"], index, (self.model.num_features(inputs),)).to(inputs.device)
         return Attribution(None, scores * self.model.feature_mask(inputs).to(scores))

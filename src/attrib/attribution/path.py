@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from attrib.attribution.base import Attribution, AttributionMethod
 from attrib.features import pixel_to_features
 from attrib.runtime import progress_bar
+from attrib.seeding import per_sample, sample_indices
 
 
 def target_logit(logits, target):
@@ -38,26 +39,33 @@ class PathAttribution(AttributionMethod):
     grid, α_j = (j + ½)/k, or uniform random α for ``expgrad``), gradients g of the objective at
     all N·B·k points go through the model ``chunk_size`` points per pass and are reduced per input:
     vanilla A = mean_{b,j} (x − r_b) · g_{b,j}; re-calibrated A = mean of the terms
-    t = g · (x − s) that are ≥ 0 (0 where none is). Random references are drawn once for all
-    inputs (N·B of them), so results do not depend on ``chunk_size``. Images only, except the
-    black-reference ``intgrad_path``, which on text integrates the keep-mask α from 0 to 1.
+    t = g · (x − s) that are ≥ 0 (0 where none is). An input's random references (and α) come
+    from a generator keyed by (``seed``, its evaluation-set ``index``), drawn for the few inputs
+    of one pass at a time: results depend neither on ``chunk_size`` nor on the sharding, and
+    memory holds one pass's references. Images only, except the black-reference
+    ``intgrad_path``, which on text integrates the keep-mask α from 0 to 1.
     """
 
     reference = "black"
+    stream = "intgrad_path"  # names the keyed random draws (attrib.seeding)
     random_alpha = False
     defaults = {"chunk_size": 64, "n_points": 5, "recalibrate": False, "objective": "logit"}
 
-    def _references(self, x, opts, generator) -> torch.Tensor:
-        """(N, B, *input shape) references; the black one (text: α = 0) here."""
+    def _references(self, x, opts, index) -> torch.Tensor:
+        """(n, B, *input shape) references of the inputs ``x`` at evaluation-set ``index``; the
+        black one (text: α = 0) here."""
         return x.new_zeros(1, 1, *x.shape[1:]).expand(x.shape[0], 1, *x.shape[1:])
 
-    def _alphas(self, n_inputs, n_refs, opts, generator) -> torch.Tensor:
+    def _alphas(self, n_refs, opts, index) -> torch.Tensor:
         k = opts["n_points"]
         if self.random_alpha:
-            return torch.rand(n_inputs, n_refs, k, generator=generator)
-        return ((torch.arange(k, dtype=torch.float64) + 0.5) / k).float().expand(n_inputs, n_refs, k)
+            return per_sample(opts["seed"], f"{self.stream}/alpha", index, lambda g: torch.rand(n_refs, k, generator=g))
+        return ((torch.arange(k, dtype=torch.float64) + 0.5) / k).float().expand(len(index), n_refs, k)
 
-    def attribute(self, inputs: torch.Tensor, target=None, **options) -> Attribution:
+    def _n_refs(self, opts) -> int:
+        return opts.get("bg_size", 1)
+
+    def attribute(self, inputs: torch.Tensor, target=None, index=None, **options) -> Attribution:
         opts = self._merged(self.options, options)
         if opts["objective"] not in OBJECTIVES:
             raise ValueError(f"unknown objective {opts['objective']!r}; expected one of {sorted(OBJECTIVES)}")
@@ -66,26 +74,30 @@ class PathAttribution(AttributionMethod):
             raise NotImplementedError(f"{type(self).__name__} has no text version; use intgrad_path")
         target = self.targets(inputs, target, opts["chunk_size"])
         x = torch.ones(inputs.shape, device=inputs.device) if text else inputs.detach()
-        generator = torch.Generator().manual_seed(opts.get("seed", 0))
-        refs = self._references(x, opts, generator)
-        n_inputs, n_refs = refs.shape[:2]
-        alphas = self._alphas(n_inputs, n_refs, opts, generator).to(x)
-        per_input = alphas[0].numel()
+        index = sample_indices(x.shape[0], index)
+        n_refs = self._n_refs(opts)
+        per_input = n_refs * opts["n_points"]
         objective = OBJECTIVES[opts["objective"]]
         vanilla, kept_sum, kept_count = torch.zeros_like(x), torch.zeros_like(x), torch.zeros_like(x)
-        chunks = torch.arange(n_inputs * per_input, device=x.device).split(opts["chunk_size"])
-        for rows in progress_bar(chunks, desc=f"{type(self).__name__}, {opts['chunk_size']} path points per chunk"):
-            owner, ref = rows // per_input, rows // opts["n_points"] % n_refs
-            r, xi = refs[owner, ref], x[owner]
-            a = alphas.reshape(-1)[rows].view(-1, *[1] * (x.dim() - 1))
-            points = (r + a * (xi - r)).requires_grad_()
-            with torch.enable_grad():
-                logits = self.model(inputs[owner], keep=points) if text else self.model(points)
-                grad = torch.autograd.grad(objective(logits, target[owner]).sum(), points)[0]
-            terms = grad * (xi - points.detach())
-            vanilla.index_add_(0, owner, grad * (xi - r))
-            kept_sum.index_add_(0, owner, terms.clamp_min(0))
-            kept_count.index_add_(0, owner, (terms >= 0).to(terms))
+        group = max(1, opts["chunk_size"] // per_input)  # the inputs whose points fill one pass
+        starts = range(0, x.shape[0], group)
+        for start in progress_bar(starts, desc=f"{type(self).__name__}, {group} inputs' path points per chunk"):
+            stop = min(start + group, x.shape[0])
+            refs = self._references(x[start:stop], opts, index[start:stop])
+            alphas = self._alphas(n_refs, opts, index[start:stop]).to(x)
+            for rows in torch.arange((stop - start) * per_input, device=x.device).split(opts["chunk_size"]):
+                local, ref = rows // per_input, rows // opts["n_points"] % n_refs
+                owner = local + start
+                r, xi = refs[local, ref], x[owner]
+                a = alphas.reshape(-1)[rows].view(-1, *[1] * (x.dim() - 1))
+                points = (r + a * (xi - r)).requires_grad_()
+                with torch.enable_grad():
+                    logits = self.model(inputs[owner], keep=points) if text else self.model(points)
+                    grad = torch.autograd.grad(objective(logits, target[owner]).sum(), points)[0]
+                terms = grad * (xi - points.detach())
+                vanilla.index_add_(0, owner, grad * (xi - r))
+                kept_sum.index_add_(0, owner, terms.clamp_min(0))
+                kept_count.index_add_(0, owner, (terms >= 0).to(terms))
         attr = kept_sum / kept_count.clamp_min(1) if opts["recalibrate"] else vanilla / per_input
         mask = self.model.feature_mask(inputs)
         if text:
@@ -97,10 +109,12 @@ class IntGradSG(PathAttribution):
     """References x + N(0, σ²) clamped to [0, 1]; σ = 0.15 · (max − min) of the [0, 1] range."""
 
     reference = "noise"
+    stream = "intgrad_sg"
     defaults = {**PathAttribution.defaults, "bg_size": 10, "sigma": 0.15, "seed": 0}
 
-    def _references(self, x, opts, generator):
-        noise = torch.randn(x.shape[0], opts["bg_size"], *x.shape[1:], generator=generator).to(x)
+    def _references(self, x, opts, index):
+        shape = (opts["bg_size"], *x.shape[1:])
+        noise = per_sample(opts["seed"], self.stream, index, lambda g: torch.randn(shape, generator=g)).to(x)
         return (x[:, None] + opts["sigma"] * noise).clamp(0, 1)
 
 
@@ -108,10 +122,12 @@ class IntGradUniform(PathAttribution):
     """References drawn uniformly from the [0, 1] input range."""
 
     reference = "uniform"
+    stream = "intgrad_uniform"
     defaults = {**PathAttribution.defaults, "bg_size": 10, "seed": 0}
 
-    def _references(self, x, opts, generator):
-        return torch.rand(x.shape[0], opts["bg_size"], *x.shape[1:], generator=generator).to(x)
+    def _references(self, x, opts, index):
+        shape = (opts["bg_size"], *x.shape[1:])
+        return per_sample(opts["seed"], self.stream, index, lambda g: torch.rand(shape, generator=g)).to(x)
 
 
 class ExpectedGradients(PathAttribution):
@@ -119,17 +135,19 @@ class ExpectedGradients(PathAttribution):
     images, given as an option or as ``baselines`` at attribute time — and α uniform per point."""
 
     reference = "data"
+    stream = "expgrad"
     random_alpha = True
     defaults = {**PathAttribution.defaults, "bg_size": 10, "seed": 0, "references": None}
 
-    def attribute(self, inputs, target=None, baselines=None, **options):
+    def attribute(self, inputs, target=None, index=None, baselines=None, **options):
         if baselines is not None:
             options["references"] = baselines
-        return super().attribute(inputs, target, **options)
+        return super().attribute(inputs, target, index, **options)
 
-    def _references(self, x, opts, generator):
+    def _references(self, x, opts, index):
         pool = opts["references"]
         if pool is None:
             raise ValueError("expgrad needs reference images: pass references= (e.g. training images)")
-        index = torch.randint(pool.shape[0], (x.shape[0], opts["bg_size"]), generator=generator)
-        return pool.to(x)[index.to(x.device)]
+        size = (opts["bg_size"],)
+        chosen = per_sample(opts["seed"], self.stream, index, lambda g: torch.randint(pool.shape[0], size, generator=g))
+        return pool[chosen.to(pool.device)].to(x)

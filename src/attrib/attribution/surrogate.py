@@ -112,7 +112,7 @@ class SurrogateAttribution(AttributionMethod):
             probabilities.append(logits.softmax(dim=1).gather(1, target[owner, None]).squeeze(1))
         return torch.cat(probabilities).view(n_inputs, n)
 
-    def _attribute(self, inputs, target, opts):
+    def _attribute(self, inputs, target, opts, index):
         features = self.model.feature_mask(inputs)
         z = self._masks(features, opts)
         y = self._target_probabilities(inputs, z, target, opts)

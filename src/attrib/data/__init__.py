@@ -94,12 +94,24 @@ def build_dataset(
         # The `mean` removal mode fills with the training colour; fall back to all stored images
         # when a paper-scale run stores no training split.
         pool = [splits[n]["x"] for n in (("train",) if sizes["train"] else SPLITS)]
-        meta["mean"] = [float(v) for v in torch.cat(pool).double().mean(dim=(0, 2, 3)) / 255]
+        meta["mean"] = mean_colour(pool)
     out = Path(out_dir)
     for name in SPLITS:
         atomic_save(splits[name], out / f"{name}.pt")
     atomic_write_text(out / "meta.json", json.dumps(meta, indent=2))
     return meta
+
+
+def mean_colour(pool: list[torch.Tensor], chunk: int = 256) -> list[float]:
+    """Per-channel mean in [0, 1] of uint8 images (N, 3, H, W) in several tensors, as a running
+    sum over ``chunk`` images at a time: exact integer sums, memory of one chunk in int64."""
+    total, count = torch.zeros(3, dtype=torch.int64), 0
+    for images in pool:
+        for a in range(0, len(images), chunk):
+            block = images[a:a + chunk]
+            total += block.sum(dim=(0, 2, 3), dtype=torch.int64)
+            count += block.shape[0] * block.shape[2] * block.shape[3]
+    return [float(v) / count / 255 for v in total.tolist()]
 
 
 def load_meta(directory: str | Path) -> dict:
@@ -117,13 +129,14 @@ def load_meta(directory: str | Path) -> dict:
     return meta
 
 
-def load_split(directory: str | Path, split: str) -> dict:
+def load_split(directory: str | Path, split: str, mmap: bool = False) -> dict:
     """One split's tensors (``y`` and images ``x`` or token ids ``ids``); a missing, damaged or
-    foreign file raises an error naming it."""
+    foreign file raises an error naming it. ``mmap``: memory-mapped, for callers that read a
+    few rows of a large split (a shard of the evaluation set, a pool of references)."""
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; expected one of {SPLITS}")
     path = Path(directory) / f"{split}.pt"
-    data = load_torch_file(path, what="dataset split file", keys=("y",), remedy=REMEDY)
+    data = load_torch_file(path, what="dataset split file", keys=("y",), remedy=REMEDY, mmap=mmap)
     if "x" not in data and "ids" not in data:
         raise ValueError(f"{path}: not a dataset split file, it holds neither images 'x' nor token ids 'ids'; {REMEDY}")
     return data

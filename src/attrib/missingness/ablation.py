@@ -15,15 +15,20 @@ import torch
 
 from attrib.features import ranks
 from attrib.models.base import chunked_logits, require_feature_classifier
+from attrib.seeding import KeyedRows, prefix_rows, sample_indices
 
 
-def random_orderings(n: int, p: int, seed: int, feature_mask: torch.Tensor | None = None) -> torch.Tensor:
-    """(n, p) long: an independent uniformly random permutation of the features per image.
+def random_orderings(
+    n: int, p: int, seed: int, feature_mask: torch.Tensor | None = None, start: int = 0
+) -> torch.Tensor:
+    """(n, p) long: an independent uniformly random permutation of the features per image, for
+    the images ``start``, ..., ``start + n − 1`` of the evaluation set (a shard gets the rows
+    that the whole set would).
 
     With a ``feature_mask`` (text: real tokens), real features come first in random order and
     the positions that are not features (specials, padding) last.
     """
-    scores = torch.rand(n, p, generator=torch.Generator().manual_seed(seed))
+    scores = prefix_rows(seed, range(start, start + n), (p,))
     if feature_mask is not None:
         scores = scores + 2.0 * (~feature_mask.bool()).float()
     return scores.argsort(dim=1)
@@ -44,11 +49,13 @@ def saliency_orderings(
 
 
 @torch.no_grad()
-def sweep(model, x, order, counts, *, keep_top=False, removal=None, chunk_size=512, orig_logits=None):
+def sweep(model, x, order, counts, *, keep_top=False, removal=None, chunk_size=512, orig_logits=None, index=None):
     """Evaluate every (image i, step j): remove the first ``counts[i, j]`` features of
     ``order[i]`` (or, with ``keep_top``, keep only them). Returns (pred, prob_orig, orig_pred),
     the first two (N, S), where prob_orig is the softmax probability of the class predicted with
     nothing removed. Steps that remove nothing reuse the plain forward pass instead of a new one.
+    Where the model's generator is an ``attrib.seeding.KeyedRows``, the random fill of image i
+    with k features removed is keyed by (``index[i]``, k): the evaluation-set index (default i).
     """
     n, steps = counts.shape
     p = order.shape[1]
@@ -62,9 +69,13 @@ def sweep(model, x, order, counts, *, keep_top=False, removal=None, chunk_size=5
     flat = counts.t().flatten()  # step-major: row r is (image r % n, step r // n)
     rows = torch.arange(n * steps, device=x.device)
     nothing_removed = flat >= p if keep_top else flat == 0
+    keyed = isinstance(getattr(model, "generator", None), KeyedRows)
+    index = torch.as_tensor(sample_indices(n, index))
     for chunk in rows[~nothing_removed].split(chunk_size):
         image, step = chunk % n, chunk // n
         k = flat[chunk, None]
+        if keyed:
+            model.generator.keys = list(zip(index[image.cpu()].tolist(), k[:, 0].tolist()))
         keep = rank[image] < k if keep_top else rank[image] >= k
         probs = model(x[image], keep=keep.float(), removal=removal).softmax(dim=1)
         pred[image, step] = probs.argmax(dim=1)
@@ -73,13 +84,16 @@ def sweep(model, x, order, counts, *, keep_top=False, removal=None, chunk_size=5
 
 
 def patch_ablation(
-    model, x, order, *, steps=None, removal=None, chunk_size=512, generator=None, feature_mask=None
+    model, x, order, *, steps=None, removal=None, chunk_size=512, generator=None, feature_mask=None, index=None
 ) -> pd.DataFrame:
     """One row per (image, k removed): prediction, whether it equals the prediction with
-    nothing removed, and the softmax probability of that original class.
+    nothing removed, and the softmax probability of that original class; ``image`` is the
+    evaluation-set ``index`` of the image (default 0..N−1).
 
-    ``steps`` lists the k to evaluate (default every k from 0 to p). ``generator`` drives the
-    random removal modes through the model's ``generator`` attribute (restored afterwards).
+    ``steps`` lists the k to evaluate (default every k from 0 to p). ``generator`` (a
+    ``torch.Generator``, or a ``KeyedRows`` that keys each fill by (index, k), whatever the
+    batching or sharding) drives the random removal modes through the model's ``generator``
+    attribute (restored afterwards).
     With a ``feature_mask`` (text, where inputs have different numbers of real features n_i),
     step k removes round(k·n_i/p) of input i's features, so every step is the same fraction
     of each input; orderings must list the real features first.
@@ -91,10 +105,10 @@ def patch_ablation(
     counts = torch.full((n,), p, device=x.device) if feature_mask is None else feature_mask.sum(1).to(x.device)
     per_row = torch.round(steps.unsqueeze(0) * counts.unsqueeze(1) / p).long()  # (n, steps)
     with generator_of(model, generator):
-        pred, prob, orig_pred = sweep(model, x, order, per_row, removal=removal, chunk_size=chunk_size)
+        pred, prob, orig_pred = sweep(model, x, order, per_row, removal=removal, chunk_size=chunk_size, index=index)
     fraction = per_row.float() / counts.clamp(min=1).unsqueeze(1).float()
     return pd.DataFrame({
-        "image": np.arange(n).repeat(len(steps)),
+        "image": np.asarray(sample_indices(n, index)).repeat(len(steps)),
         "removed": np.tile(steps.cpu().numpy(), n),
         "fraction_removed": fraction.flatten().cpu().numpy(),
         "pred": pred.flatten().cpu().numpy(),

@@ -87,8 +87,8 @@ def require_feature_classifier(model, what: str) -> None:
 class ImageClassifier(FeatureClassifier):
     """A torchvision network on [0, 1] images; removal happens in pixel space, then normalisation.
 
-    ``generator`` (a ``torch.Generator`` or None) drives the random removal modes
-    (``patch_color``, ``noise``) so that callers can make them reproducible.
+    ``generator`` (a ``torch.Generator``, an ``attrib.seeding.KeyedRows`` or None) drives the
+    random removal modes (``patch_color``, ``noise``) so that callers can make them reproducible.
     """
 
     modality = "image"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import torch
 
 from attrib.mus.smoothing import SmoothedClassifier
+from attrib.seeding import sample_generator, sample_indices
 
 
 class _Scorer:
@@ -44,7 +45,7 @@ def _cross_entropy(scores, label):
 
 @torch.no_grad()
 def box_attack(smoothed: SmoothedClassifier, x, alpha, allowed, *, mu=None, x_index=None, iterations=50,
-               candidates=24, seed=0, batch_candidates=4096):
+               candidates=24, seed=0, batch_candidates=4096, index=None):
     """r_max (N,) for flips of the ``allowed`` features of the start explanations ``alpha``.
 
     Incremental stability: ``alpha`` = the explanation, ``allowed`` = features outside it;
@@ -53,14 +54,16 @@ def box_attack(smoothed: SmoothedClassifier, x, alpha, allowed, *, mu=None, x_in
     up to max(r_max // 5, 3) flips around a current point per input; a counterexample at
     distance d sets r_max = d − 1, otherwise the point moves to the candidate of highest
     cross-entropy of the original prediction if that improves it, else restarts at the start.
-    Returns float r_max (N,), inf where no counterexample was found.
+    Each start point draws its candidates from its own generator, keyed by (``seed``, ``index``
+    of the point: its evaluation-set sample, default 0..N−1), so a shard of the samples finds
+    what the whole set would. Returns float r_max (N,), inf where no counterexample was found.
     """
     allowed = allowed.bool().to(x.device)
     scorer = _Scorer(smoothed, x, alpha, mu, x_index)
     n, p = allowed.shape
     pred = scorer.scores.argmax(dim=1)
     r_max = allowed.sum(dim=1)
-    gen = torch.Generator().manual_seed(seed)
+    generators = [sample_generator(seed, "box_attack", i) for i in sample_indices(n, index)]
 
     def evaluate(owner, flips):
         out = [scorer(owner[a:a + batch_candidates], flips[a:a + batch_candidates])
@@ -82,8 +85,10 @@ def box_attack(smoothed: SmoothedClassifier, x, alpha, allowed, *, mu=None, x_in
             break
         owner = active.repeat_interleave(candidates)
         most = torch.clamp(torch.maximum(r_max[owner] // 5, torch.full_like(owner, 3)), max=r_max[owner])
-        size = (torch.rand(len(owner), generator=gen).to(x.device) * most).long() + 1
-        keys = torch.where(allowed[owner], torch.rand(len(owner), p, generator=gen).to(x.device), 2.0)
+        draws = [(torch.rand(candidates, generator=generators[i]), torch.rand(candidates, p, generator=generators[i]))
+                 for i in active.tolist()]
+        size = (torch.cat([u for u, _ in draws]).to(x.device) * most).long() + 1
+        keys = torch.where(allowed[owner], torch.cat([k for _, k in draws]).to(x.device), 2.0)
         rank = keys.argsort(dim=1).argsort(dim=1)
         step = (rank < size[:, None]).float()
         cand = (point[owner] - step).abs()

@@ -15,7 +15,7 @@ class SmugBase(AttributionMethod):
     defaults = {"chunk_size": 64, **SMUG_DEFAULTS}
     solve_masks = False
 
-    def _attribute(self, inputs, target, opts):
+    def _attribute(self, inputs, target, opts, index):
         result = explain(self.model, inputs, target, solve_masks=self.solve_masks, progress=False, **opts)
         maps = result.smug if self.solve_masks else result.base
         if self.model.modality == "text":
