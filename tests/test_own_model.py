@@ -191,6 +191,19 @@ def test_weights_by_name_come_through_the_download_rule(own, tmp_path):
     assert "resources/weights/convnext.ok" in text and "resources/weights/resnet18.ok" not in text
 
 
+def test_a_text_dataset_may_take_the_tokenizer_of_a_model_it_does_not_train(own, tmp_path):
+    config = copy.deepcopy(own[1])
+    schedule = config["models"].pop("sentiment")["train"]
+    config["models"]["textcnn"] = {"options": {"dim": 8, "channels": 8}, "train": schedule, "finetune": schedule}
+    config["datasets"]["reviews"].update(models=["textcnn"], tokenizer="roberta")
+    config["ablate"]["conditions"] = ["resnet18:black", "textcnn:mask_token"]
+    (tmp_path / "mine.yaml").write_text(yaml.safe_dump(config))
+    out = snakemake("-n", "--cores", "2", "--configfile", "mine.yaml", cwd=tmp_path)
+    text = out.stdout + out.stderr
+    assert out.returncode == 0, text
+    assert "resources/weights/roberta.ok" in text and "results/models/reviews/textcnn/lam1.pt" in text
+
+
 def test_the_template_is_valid_and_fetches_its_weights(root, tmp_path):
     out = snakemake("-n", "--cores", "2", "--configfile", str(root / "workflow/configs/your-model.yaml"), cwd=tmp_path)
     text = out.stdout + out.stderr

@@ -271,11 +271,6 @@ def model_modality(name: str) -> str:
     return MODELS[name].modality
 
 
-def supports_removal(name: str, removal: str) -> bool:
-    """Whether ``model(x, keep=..., removal=removal)`` is defined for this model."""
-    return removal in MODELS[name].removal_modes
-
-
 def model_option_problems(name: str, options: dict | None) -> list[tuple[str | None, str]]:
     """(key, problem) of a model's builder options, found before anything is built: unknown
     names, types, ranges, removal modes the model has, and ViT heads that divide its width."""

@@ -14,6 +14,7 @@ sys.path.insert(0, SRC)
 # Parsing runs twice in every cluster job: import only what needs no torch (attrib.catalogue).
 from attrib.catalogue import (
     MASK_METHODS,
+    configured_model,
     downloads_weights,
     method_modalities,
     parse_order,
@@ -136,10 +137,11 @@ def tokenizer_of(dataset):
     """A text dataset's tokenizer: the model that gives it, its entry and the tokenizer's name
     (attrib.resources.tokenizer_dir)."""
     name = dataset_tokenizer(config, dataset)
+    entry = config["models"].get(name)  # None: a registered model this config does not train
     return {
         "model": name,
-        "entry": config["models"].get(name),
-        "tokenizer": MODEL_FACTS[name].tokenizer,
+        "entry": entry,
+        "tokenizer": configured_model(name, entry).tokenizer,
     }
 
 
