@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from attrib.attribution.registry import path_family
-from attrib.figures import _colour_scale, _panels, method_colour, method_label, method_palette, plt, show_n, sns
+from attrib.figures import _colour_scale, method_colour, method_label, method_palette, plt, show_n, sns
 
 
 def examples_table(features: dict, targets, labels, classes) -> pd.DataFrame:
