@@ -13,12 +13,10 @@ import torch
 import yaml
 from PIL import Image
 
+from attrib.catalogue import MODEL_ALIASES
 from attrib.data.download import TWEETEVAL_FILES
 from attrib.download import sha256_file, write_manifest
-from attrib.models.text import ROBERTA_DIR
-from attrib.models.vision import PAPER_WEIGHTS, weights_path
-from attrib.models.weights import _snapshot_files, weights_manifest
-from attrib.resources import hf_model_dir
+from attrib.models.weights import _snapshot_files, weights_manifest, weights_path
 
 ROOT = Path(__file__).resolve().parents[1]
 TWEETS = ["@user what a great day http", "so bad, never again", "the weather is fine I guess", "love this song",
@@ -39,17 +37,19 @@ def imagenet(root: Path, classes: int = 1000, per_class: dict | None = None, siz
                 image.save(folder / f"{split}_{c}_{i}.JPEG", quality=70)
     return root
 
+PAPER_IMAGE_MODELS = ("resnet50", "vit_b_16")
+
 
 def paper_weights(resources: Path, seed: int = 0) -> None:
     """Random torchvision weights of every paper image model at the file torchvision would
     download, with the sha256 manifest that the download rule verifies instead of fetching."""
     from torchvision import models as tvm
 
-    for name in PAPER_WEIGHTS:
+    for name in PAPER_IMAGE_MODELS:
         torch.manual_seed(seed)
         path = weights_path(name, resources)
         path.parent.mkdir(parents=True, exist_ok=True)
-        torch.save(getattr(tvm, name)(weights=None).state_dict(), path)
+        torch.save(getattr(tvm, MODEL_ALIASES[name][0].split(":", 1)[1])(weights=None).state_dict(), path)
         write_manifest(weights_manifest(name, resources), {path.name: sha256_file(path)})
 
 
@@ -60,7 +60,7 @@ def tiny_roberta(resources: Path, seed: int = 0) -> None:
     from tokenizers import ByteLevelBPETokenizer
     from transformers import RobertaConfig, RobertaForSequenceClassification, RobertaTokenizer
 
-    dest = hf_model_dir(resources, ROBERTA_DIR)
+    dest = weights_path("roberta", resources)
     dest.mkdir(parents=True, exist_ok=True)
     bpe = ByteLevelBPETokenizer()
     bpe.train_from_iterator(TWEETS * 4, vocab_size=300, min_frequency=1, show_progress=False,
