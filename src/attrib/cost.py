@@ -17,6 +17,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from attrib.catalogue import source_modality
+
 BACKWARD = 3.0  # forward + backward to the input, in forward passes
 SAFETY = 1.5  # runtime asked / estimated work
 STARTUP_S = 300.0  # imports, reading data, loading the model, writing outputs
@@ -57,6 +59,9 @@ DATASET_DEFAULTS = {
     "imagenet": {"image_size": 224, "patch": 16},
     "tweets": {"max_length": 64},
     "tweeteval": {"max_length": 64},
+    "imagefolder": {"image_size": 224, "patch": 16},
+    "csv": {"max_length": 64},
+    "jsonl": {"max_length": 64},
 }
 TWEETEVAL_SIZES = {"n_train": 45615, "n_val": 2000, "n_test": 12284}  # the full sentiment splits
 DIGITS_PER_PLACEMENT = 1797  # scikit-learn's digits, each placed `placements` times
@@ -77,14 +82,20 @@ METHOD_DEFAULTS = {
     "smug_base": {"n_steps": 32},
     "smug": {"n_steps": 32},
 }
-MASK_METHOD_DEFAULTS = {"vgrad": {}, "igrad": {"n_steps": 32}, "shap": {"n_samples": 48}, "lime": {"n_samples": 100}}
+MASK_METHOD_DEFAULTS = {"vgrad": {}, "igrad": {"n_steps": 32}, "shap": {"n_samples": 48}, "lime": {"n_samples": 48}}
 DIFFID_PASSES = 2 * 9 + 1  # insertion and deletion at 9 ratios, and the plain pass
 
 
+UNKNOWN_MODEL = ModelCost(forward_s=max(m.forward_s for m in MODELS.values()),
+                          grad_gib=max(m.grad_gib for m in MODELS.values()),
+                          weights_gib=max(m.weights_gib for m in MODELS.values()),
+                          step_s=max(m.step_s for m in MODELS.values()))
+"""A model given by its source (your own): sized as the costliest known one, so its jobs ask
+for enough time and memory (add its numbers to MODELS to size it exactly)."""
+
+
 def model_cost(name: str) -> ModelCost:
-    if name not in MODELS:
-        raise ValueError(f"no cost for model {name!r} in attrib.cost.MODELS; known: {sorted(MODELS)}")
-    return MODELS[name]
+    return MODELS.get(name, UNKNOWN_MODEL)
 
 
 # --- sizes of a dataset ---------------------------------------------------------------------------
@@ -96,7 +107,7 @@ def _option(config: dict, dataset: str, key: str):
 
 
 def is_image(config: dict, dataset: str) -> bool:
-    return config["datasets"][dataset]["source"] in ("digits", "imagenet")
+    return source_modality(config["datasets"][dataset]["source"]) == "image"
 
 
 def num_features(config: dict, dataset: str) -> int:

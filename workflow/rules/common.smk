@@ -137,7 +137,9 @@ def tokenizer_of(dataset):
     """A text dataset's tokenizer: the model that gives it, its entry and the tokenizer's name
     (attrib.resources.tokenizer_dir)."""
     name = dataset_tokenizer(config, dataset)
-    entry = config["models"].get(name)  # None: a registered model this config does not train
+    entry = config["models"].get(
+        name
+    )  # None: a registered model this config does not train
     return {
         "model": name,
         "entry": entry,
