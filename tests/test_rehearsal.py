@@ -40,7 +40,7 @@ def test_paper_dag_runs_end_to_end_on_the_standin(tmp_path):
     attack = pd.read_csv(results / "tables/certify/attack/imagenet_mus/resnet50/lam0.5.csv")
     assert sorted(attack["sample"].unique()) == [0, 1]
     assert not (results / "shards").exists() or not any(p.is_file() for p in (results / "shards").rglob("*"))
-    figures = set(re.findall(r"results/figures/(\w+)\.png", log))
+    figures = set(re.findall(r"results/figures/([\w-]+)\.png", log))
     assert len(figures) == 18, sorted(figures)
     for name in figures:
         assert (results / "figures" / f"{name}.png").stat().st_size > 1000, name
