@@ -93,10 +93,11 @@ def tweeteval(folder: Path, sizes: dict[str, int], seed: int = 0) -> Path:
 
 def merged(base: dict, override: dict) -> dict:
     """``override`` over ``base``: ``datasets`` and ``models`` entry by entry, each entry key by key
-    (``options`` too); every other section key by key, each key's value replaced whole."""
+    (``options`` too); ``shards`` replaced whole; every other section key by key, each key's value
+    replaced whole."""
     out = copy.deepcopy(base)
     for section, value in override.items():
-        if not isinstance(value, dict) or section not in out:
+        if not isinstance(value, dict) or section not in out or section == "shards":
             out[section] = value
         elif section in ("datasets", "models"):
             for name, entry in value.items():

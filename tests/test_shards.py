@@ -181,7 +181,7 @@ def test_two_or_three_shards_merge_to_the_files_of_one_job(tmp_path):
     config = yaml.safe_load((ROOT / "tests" / "tiny.yaml").read_text())
     (tmp_path / "one.yaml").write_text(yaml.safe_dump(config))
     targets = [f"results/{name}" for name in SHARDED_OUTPUTS]
-    out = snakemake("--cores", "2", "--scheduler", "greedy", "--configfile", "one.yaml", *targets, cwd=tmp_path,
+    out = snakemake(*targets, "--cores", "2", "--scheduler", "greedy", "--configfile", "one.yaml", cwd=tmp_path,
                     timeout=1800)
     assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-4000:]
     for name in SHARDED_OUTPUTS:
@@ -189,8 +189,8 @@ def test_two_or_three_shards_merge_to_the_files_of_one_job(tmp_path):
         shutil.move(tmp_path / "results" / name, tmp_path / "one" / name)
     config["shards"] = {"attribute": 10, "certify": 3, "attack": 3, "ablate": 10, "lime": 4, "smug": 4}
     (tmp_path / "shards.yaml").write_text(yaml.safe_dump(config))
-    out = snakemake("--cores", "2", "--scheduler", "greedy", "--configfile", "shards.yaml", "--rerun-triggers",
-                    "mtime", *targets, cwd=tmp_path, timeout=1800)
+    out = snakemake(*targets, "--cores", "2", "--scheduler", "greedy", "--rerun-triggers", "mtime", "--configfile",
+                    "shards.yaml", cwd=tmp_path, timeout=1800)
     log = out.stdout + out.stderr
     assert out.returncode == 0, log[-4000:]
     for rule, shards in (("attribute", 3), ("ablate_patches", 6), ("certify_stability", 2), ("attack_stability", 2),
