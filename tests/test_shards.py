@@ -78,13 +78,15 @@ def test_merge_tensors_concatenates_rows_and_keeps_what_all_parts_share(tmp_path
     parts = []
     for i, n in enumerate((3, 2)):
         parts.append(tmp_path / f"{i}.pt")
-        atomic_save({"features": torch.full((n, 4), float(i)), "map": None, "method": "lime", "options": {"k": 1}},
-                    parts[-1])
+        atomic_save({"features": torch.full((n, 4), float(i)), "map": None, "method": "lime", "options": {"k": 1},
+                     "status": [f"{i}.{row}" for row in range(n)]}, parts[-1])
     merged = merge_tensors(parts, tmp_path / "all.pt")
     again = torch.load(tmp_path / "all.pt", weights_only=True)
     assert again["features"].shape == (5, 4) and again["features"][3:].eq(1).all() and again["map"] is None
     assert again["method"] == "lime" and again["options"] == {"k": 1} and merged.keys() == again.keys()
-    atomic_save({"features": torch.zeros(1, 4), "map": None, "method": "lime", "options": {"k": 2}}, tmp_path / "b.pt")
+    assert again["status"] == ["0.0", "0.1", "0.2", "1.0", "1.1"]  # per-input lists follow their rows
+    atomic_save({"features": torch.zeros(1, 4), "map": None, "method": "lime", "options": {"k": 2}, "status": ["x"]},
+                tmp_path / "b.pt")
     with pytest.raises(ValueError, match="disagree on 'options'"):
         merge_tensors([parts[0], tmp_path / "b.pt"], tmp_path / "x.pt")
     atomic_save({"features": torch.zeros(1, 4)}, tmp_path / "c.pt")

@@ -30,8 +30,9 @@ def merge_tables(parts: list[str | Path], out: str | Path) -> None:
 
 
 def merge_tensors(parts: list[str | Path], out: str | Path) -> dict:
-    """``torch.save``d dict parts -> one dict: tensors concatenated along dim 0, everything else
-    (method, options, None) equal in every part and kept once. Returns the merged dict."""
+    """``torch.save``d dict parts -> one dict: tensors concatenated along dim 0 and lists (per-input
+    values such as SMUG's solver status) one after the other; everything else (method, options,
+    None) equal in every part and kept once. Returns the merged dict."""
     if not parts:
         raise ValueError(f"{out}: no parts to merge")
     loaded = [load_torch_file(part, what="shard part", keys=(), remedy="rerun its shard job", mmap=True)
@@ -44,6 +45,8 @@ def merge_tensors(parts: list[str | Path], out: str | Path) -> dict:
         values = [part[key] for part in loaded]
         if torch.is_tensor(first):
             merged[key] = torch.cat(values)
+        elif isinstance(first, list):
+            merged[key] = [item for value in values for item in value]
         elif any(value != first for value in values[1:]):
             raise ValueError(f"{out}: the parts disagree on {key!r}; the shards come from different configs: rerun them")
         else:

@@ -4,7 +4,8 @@ input: on pixels for images, on the keep-mask α at α = 1 for text."""
 
 from __future__ import annotations
 
-import captum.attr
+import importlib
+
 import torch
 
 from attrib.attribution.base import Attribution, AttributionMethod, signed_patch_means
@@ -19,11 +20,11 @@ class CaptumMethod(AttributionMethod):
     (``signed_features``) report their native signed score per feature.
     """
 
-    captum_class: type
+    captum_class: str  # a class of ``captum.attr``, imported by the job that runs it (captum costs ~1 s)
     signed_features = False
 
     def _captum(self, forward):
-        return self.captum_class(forward)
+        return getattr(importlib.import_module("captum.attr"), self.captum_class)(forward)
 
     def _captum_kwargs(self, variable: torch.Tensor, opts: dict) -> dict:
         return {}
@@ -46,7 +47,7 @@ class CaptumMethod(AttributionMethod):
 class Saliency(CaptumMethod):
     """|∂ target logit / ∂ input| (captum Saliency; ``abs`` as in captum)."""
 
-    captum_class = captum.attr.Saliency
+    captum_class = "Saliency"
     defaults = {"chunk_size": 64, "abs": True}
 
     def _captum_kwargs(self, inputs, opts):
@@ -56,13 +57,13 @@ class Saliency(CaptumMethod):
 class InputXGradient(CaptumMethod):
     """input ⊙ ∂ target logit / ∂ input (captum InputXGradient; text: the gradient at α = 1)."""
 
-    captum_class = captum.attr.InputXGradient
+    captum_class = "InputXGradient"
 
 
 class IntegratedGradients(CaptumMethod):
     """captum IntegratedGradients from the black image (text: from α = 0) to the input."""
 
-    captum_class = captum.attr.IntegratedGradients
+    captum_class = "IntegratedGradients"
     defaults = {"chunk_size": 64, "n_steps": 32, "integration": "gausslegendre"}
 
     def _captum_kwargs(self, inputs, opts):
@@ -187,7 +188,7 @@ class Occlusion(CaptumMethod):
     ``feature_mask`` computes the same, so the registry holds one of the two); as many removals per
     pass as ``chunk_size`` allows."""
 
-    captum_class = captum.attr.Occlusion
+    captum_class = "Occlusion"
     signed_features = True
 
     def _captum_kwargs(self, variable, opts):

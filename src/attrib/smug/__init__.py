@@ -7,8 +7,26 @@ sparsity (:mod:`~attrib.smug.evaluate`); ``smug`` and ``smug_base`` are also met
 attribution registry (:mod:`~attrib.smug.methods`).
 """
 
-from attrib.smug.evaluate import gini_index, kept_fraction, saliency_metric, saliency_metric_summary
-from attrib.smug.symbolic import SmugResult, explain, explain_in_chunks, first_layer, solve
+import importlib
+
+_HOMES = {  # name -> submodule, imported on first use: the solver pulls scipy (and z3) in
+    "SmugResult": "symbolic",
+    "explain": "symbolic",
+    "explain_in_chunks": "symbolic",
+    "first_layer": "symbolic",
+    "solve": "symbolic",
+    "gini_index": "evaluate",
+    "kept_fraction": "evaluate",
+    "saliency_metric": "evaluate",
+    "saliency_metric_summary": "evaluate",
+}
+
+
+def __getattr__(name: str):
+    if name not in _HOMES:
+        raise AttributeError(f"module 'attrib.smug' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"attrib.smug.{_HOMES[name]}"), name)
+
 
 __all__ = [
     "SmugResult",

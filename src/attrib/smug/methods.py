@@ -5,7 +5,6 @@ from __future__ import annotations
 from attrib.attribution.base import Attribution, AttributionMethod
 from attrib.catalogue import SMUG_DEFAULTS
 from attrib.features import pixel_to_features
-from attrib.smug.symbolic import explain
 
 
 class SmugBase(AttributionMethod):
@@ -16,6 +15,8 @@ class SmugBase(AttributionMethod):
     solve_masks = False
 
     def _attribute(self, inputs, target, opts, index):
+        from attrib.smug.symbolic import explain  # scipy's solver: only in the jobs that run SMUG
+
         result = explain(self.model, inputs, target, solve_masks=self.solve_masks, progress=False, **opts)
         maps = result.smug if self.solve_masks else result.base
         if self.model.modality == "text":
