@@ -469,3 +469,48 @@ def test_resnet50_reads_weights_from_resources(tmp_path):
     model = build_model("resnet50", meta, resources=tmp_path)
     assert torch.equal(model.net.fc.weight, source.net.fc.weight)
     assert torch.equal(model.net.conv1.weight, source.net.conv1.weight)
+
+
+def test_small_resnet_and_vit_compute_what_torchvision_computes_with_their_weights():
+    """Our small ResNet and ViT against torchvision's (the independent reference): the same state
+    dict loads into both, strictly, and the logits agree, in training and eval mode."""
+    from torchvision.models.resnet import BasicBlock, ResNet
+
+    meta = {**IMAGE_META, "image_size": 16}
+    ours = build_model("resnet", meta, {"width": 8, "layers": [1, 2, 1, 1]}).net
+    reference = ResNet(BasicBlock, [1, 2, 1, 1], num_classes=10)
+    reference.inplanes = 8  # torchvision's stages are 64..512 wide: the stem, stages and head rebuilt
+    reference.conv1 = nn.Conv2d(3, 8, kernel_size=3, stride=1, padding=1, bias=False)
+    reference.bn1, reference.maxpool = nn.BatchNorm2d(8), nn.Identity()
+    for stage, depth in enumerate([1, 2, 1, 1]):
+        setattr(reference, f"layer{stage + 1}",
+                reference._make_layer(BasicBlock, 8 * 2**stage, depth, stride=1 if stage == 0 else 2))
+    reference.fc = nn.Linear(64, 10)
+    reference.load_state_dict(ours.state_dict(), strict=True)
+    x = images(5, size=16)
+    for mode in (True, False):
+        ours.train(mode), reference.train(mode)
+        torch.testing.assert_close(ours(x), reference(x))
+
+    vit = randomise_head(build_model("vit", meta, {"num_layers": 2, "num_heads": 2, "hidden_dim": 16, "mlp_dim": 24}))
+    reference = VisionTransformer(image_size=16, patch_size=4, num_layers=2, num_heads=2, hidden_dim=16, mlp_dim=24,
+                                  num_classes=10)
+    reference.load_state_dict(vit.net.state_dict(), strict=True)
+    reference.eval()
+    torch.testing.assert_close(vit.net(x), reference(x))
+    wrapped = ViTClassifier(reference, num_classes=10, image_size=16, patch=4, dataset_mean=(0.3, 0.4, 0.5))
+    keep = (torch.rand(5, 16, generator=torch.Generator().manual_seed(1)) > 0.5).float()
+    torch.testing.assert_close(vit(x, keep=keep, removal="drop"), wrapped(x, keep=keep, removal="drop"))
+
+
+def test_the_small_models_do_not_import_torchvision():
+    """torchvision imports torch._dynamo (~2 s per job): the default models must not need it."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from attrib.models import build_model; from attrib.attribution import build_method; "
+            "m = build_model('vit', {'modality': 'image', 'num_classes': 3, 'image_size': 16, 'patch': 4}); "
+            "build_model('resnet', {'modality': 'image', 'num_classes': 3, 'image_size': 16, 'patch': 4}); "
+            "print(sorted(k for k in sys.modules if k.split('.')[0] in ('torchvision', 'captum', 'scipy')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout

@@ -14,6 +14,7 @@ rule finetune:
         f"{RESULTS}/logs/finetune/{{dataset}}/{{model}}/lam{{lam}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/finetune/{{dataset}}/{{model}}/lam{{lam}}.tsv"
+    priority: finetune_priority
     conda:
         ENV
     threads: config["threads"]["finetune"]

@@ -22,6 +22,21 @@ def finetune_work(wildcards):
     )
 
 
+def finetune_priority(wildcards):
+    """Seconds of training on this job's chain: a λ = 1 job carries the longest of the λ < 1
+    fine-tunes that wait for it, so the longest chain (the from-scratch ViT) starts first
+    instead of after every short job (Snakemake runs higher priorities first)."""
+    own = finetune_work(wildcards)
+    if float(wildcards.lam) < 1:
+        return round(own)
+    after = [
+        cost.finetune_seconds(config, ds, m, float(lam))
+        for ds, m, lam in trained_models()
+        if (ds, m) == (wildcards.dataset, wildcards.model) and float(lam) < 1
+    ]
+    return round(own + max(after, default=0))
+
+
 def finetune_bytes(wildcards):
     """Every split in memory, and the model four times (module, best state, checkpoint and
     the resumable state's copy)."""

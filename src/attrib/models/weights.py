@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Callable
 
 import torch
-from torchvision import models as tvm
 
 from attrib.catalogue import HF_ENCODERS, downloads_weights, model_source, parse_source
 from attrib.download import (
@@ -84,6 +83,8 @@ def verify_weights(name: str, resources: str | Path, *, source: str | None = Non
 
 def torchvision_keys(name: str) -> set[str]:
     """State-dict keys of torchvision's ``name`` (built on the meta device: no memory, no init)."""
+    from torchvision import models as tvm
+
     try:
         with torch.device("meta"):
             return set(tvm.get_model(name, weights=None).state_dict())
