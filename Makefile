@@ -31,8 +31,9 @@ test: $(BIN)/snakemake  ## create .venv and run the test suite (all but the pape
 rehearsal: $(BIN)/snakemake  ## the paper-scale DAG end to end on a stand-in (generated images, random weights)
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest -q -m rehearsal
 
-summary: $(BIN)/snakemake  ## the README's result tables from results/tables/summary.csv (after make run)
-	$(BIN)/python -m attrib.readme results/tables/summary.csv README.md docs/results/summary.csv
+summary: $(BIN)/snakemake  ## the README's result tables from results/tables/summary.csv (after make run; SECOND=another seed's summary.csv)
+	$(BIN)/python -m attrib.readme results/tables/summary.csv README.md docs/results/summary.csv \
+		$(if $(SECOND),$(SECOND) docs/results/summary_second_seed.csv)
 
 bench: $(BIN)/snakemake  ## speed of the batched code against its anchors (benchmarks/)
 	for script in benchmarks/bench_*.py; do echo "## $$script"; PYTHONPATH=src $(BIN)/python $$script || exit 1; done

@@ -490,7 +490,7 @@ def test_small_resnet_and_vit_compute_what_torchvision_computes_with_their_weigh
     x = images(5, size=16)
     for mode in (True, False):
         ours.train(mode), reference.train(mode)
-        torch.testing.assert_close(ours(x), reference(x))
+        torch.testing.assert_close(ours(x), reference(x), rtol=1e-4, atol=1e-5)  # channels-last sums in another order
 
     vit = randomise_head(build_model("vit", meta, {"num_layers": 2, "num_heads": 2, "hidden_dim": 16, "mlp_dim": 24}))
     reference = VisionTransformer(image_size=16, patch_size=4, num_layers=2, num_heads=2, hidden_dim=16, mlp_dim=24,

@@ -16,7 +16,9 @@ def test_readme_blocks_equal_the_committed_summary():
     blocks = BLOCK.findall(readme)
     assert {name for _, name, _ in blocks} >= {"mus", "attribution", "missingness", "smug"}
     summary = pd.read_csv(ROOT / "docs" / "results" / "summary.csv")
-    assert update(readme, summary) == readme, "README and docs/results/summary.csv disagree: run make summary"
+    second = ROOT / "docs" / "results" / "summary_second_seed.csv"
+    second = pd.read_csv(second) if second.exists() else None
+    assert update(readme, summary, second) == readme, "README and docs/results/*.csv disagree: run make summary"
 
 
 def test_render_by_hand():
@@ -27,5 +29,9 @@ def test_render_by_hand():
                                       "| acc | 0.500 | 1.000 |\n| cert | −0.250 | – |\n")
     text = "x\n<!-- results:smug -->\nold\n<!-- /results:smug -->\ny"
     assert update(text, summary) == "x\n<!-- results:smug -->\n| quantity | d / a (n = 3) |\n|---|---|\n| x | 2.000 |\n<!-- /results:smug -->\ny"
+    second = summary.assign(value=[0.75, -0.25, 0.5, 2.0])
+    assert render(summary, "mus", second) == (
+        "| quantity | d / a (n = 10) | d / b (n = 4) | largest change, second seed |\n|---|---|---|---|\n"
+        "| acc | 0.500 | 1.000 | 0.500 |\n| cert | −0.250 | – | 0.000 |\n")
     with pytest.raises(ValueError, match="names no system"):
         render(summary, "nope")

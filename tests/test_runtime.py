@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 from types import SimpleNamespace
 
+import pandas as pd
 import pytest
 
 from attrib.runtime import fail_if_memory_below_test_minimum
@@ -96,3 +97,24 @@ def test_job_overhead_reads_benchmarks_and_the_logged_phases(tmp_path):
     assert table.loc["attribute", "jobs"] == 2 and table.loc["attribute", "core_s"] == 12.0
     assert table.loc["attribute", "fixed_s_mean"] == 1.8 and table.loc["attribute", "fixed_s_max"] == 2.2
     assert table.loc["figure_training", "wall_s"] == 2.0
+    jobs = overhead.job_table(tmp_path)
+    both = overhead.comparison(jobs, jobs[jobs["rule"] == "attribute"])
+    assert both.loc["attribute", "job_s_before"] == both.loc["attribute", "job_s_after"] == 14.0
+    assert both.loc["figures (all)", "jobs_before"] == 1 and pd.isna(both.loc["figures (all)", "jobs_after"])
+    assert both.loc["total", "jobs_before"] == 3 and both.loc["total", "job_s_after"] == 14.0
+    log = tmp_path / "logs" / "attribute/d/m/random.log"
+    log.write_text(log.read_text() + "x: finished: 4.00 s after the process began, 3.75 CPU s\n")
+    assert overhead.rule_table(overhead.job_table(tmp_path)).loc["attribute", "core_s"] == 12.8  # 9 + 3.75
+
+
+def test_a_job_logs_its_cpu_seconds_at_exit(tmp_path):
+    """Snakemake's benchmark undercounts CPU time; the job's own line at exit is what
+    benchmarks/job_overhead.py reads."""
+    import re
+    import subprocess
+
+    log = tmp_path / "job.log"
+    code = f"from attrib.runtime import setup; setup({str(log)!r}); sum(i * i for i in range(3_000_000))"
+    subprocess.run([sys.executable, "-c", code], check=True)
+    found = re.search(r"finished: ([0-9.]+) s after the process began, ([0-9.]+) CPU s", log.read_text())
+    assert found and 0.1 < float(found.group(2)) < 60, log.read_text()
