@@ -33,6 +33,8 @@ def test_headline_numbers_from_each_table():
             "unchanged": [0.9, 0.05, 1.0, 0.7, 0.1, 0.2], "images": 30}),
         "smug_summary": pd.DataFrame({"dataset": "d", "model": "m", "method": ["smug", "intgrad"], "inputs": 6,
                                       "median_saliency_metric": [-0.3, -0.2], "mean_kept_fraction": [0.25, 0.8]}),
+        "smug_status": pd.DataFrame({"dataset": ["d"], "model": ["m"], "backend": ["milp"], "optimal": [6],
+                                     "timeout": [1], "fallback": [1]}),
     }
     summary = headline_numbers(tables)
     assert summary.columns.tolist() == COLUMNS
@@ -47,7 +49,9 @@ def test_headline_numbers_from_each_table():
     assert value(summary, quantity="unchanged after removing the top 9 of a random order (black)") == (0.7, 30)
     assert value(summary, quantity="median saliency metric: smug") == (-0.3, 6)
     assert value(summary, quantity="fraction of the input kept: intgrad") == (0.8, 6)
-    assert len(summary) == 1 + 2 + 2 + 2 + 4
+    assert value(summary, quantity="SMUG masks proven minimal (milp), share") == (0.75, 8)
+    assert value(summary, quantity="SMUG masks left at the time limit (milp), share") == (0.125, 8)
+    assert len(summary) == 1 + 2 + 2 + 2 + 4 + 2
 
 
 def test_counts_may_be_missing_and_unknown_tables_are_errors():

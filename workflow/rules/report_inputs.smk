@@ -15,4 +15,5 @@ def summary_inputs(wildcards):
             tables[f"missingness_{name}"] = f"{RESULTS}/tables/missingness_{name}.csv"
     if smug_targets():
         tables["smug_summary"] = f"{RESULTS}/tables/smug_summary.csv"
+        tables["smug_status"] = f"{RESULTS}/tables/smug_status.csv"
     return tables
