@@ -39,7 +39,7 @@ def digits_instances(results: Path, count: int):
 
     splits, meta = DATASETS["digits"](seed=0, placements=1, image_size=32, patch=4, max_offset=0)
     torch.manual_seed(0)
-    model = build_model("resnet", meta, {"width": 16})
+    model = build_model("resnet", {**meta, "modality": "image"}, {"width": 16})  # the builder's meta has no modality
     return "digits / resnet (untrained)", model, splits["test"]["x"][:count].float() / 255
 
 
