@@ -113,8 +113,8 @@ def cluster_jobs(tmp_path_factory, workflow):
     }
 
 
-def test_downloads_run_on_the_login_node(workflow):
-    assert DOWNLOADS <= workflow.local
+def test_only_the_downloads_run_on_the_login_node(workflow):
+    assert workflow.local == DOWNLOADS, "a local rule other than a download runs outside SLURM"
     assert not workflow.gpu_rules & workflow.local
     assert workflow.gpu_rules, "the workflow declares no GPU rule"
 

@@ -13,7 +13,8 @@ rule summary:
         ),
     log:
         f"{RESULTS}/logs/summary.log",
-    localrule: True
+    benchmark:
+        f"{RESULTS}/benchmarks/summary.tsv"
     conda:
         ENV
     threads: 1
