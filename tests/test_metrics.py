@@ -230,6 +230,32 @@ def test_classic_curves_blur_endpoints():
         deletion_insertion_curves(model, x, features, baseline="mean")
 
 
+def test_classic_curves_equal_one_forward_per_point_and_evaluate_each_end_once():
+    model = small_cnn(seed=4)
+    g = torch.Generator().manual_seed(5)
+    x, features = torch.rand(5, 3, 8, 8, generator=g), torch.rand(5, 16, generator=g)
+    features[1] = 0.5  # a constant map: the order is the tie-break alone
+    curves = deletion_insertion_curves(model, x, features, steps=4, chunk_size=7)
+    # the reference: every (image, game, step) its own forward, ranks by a per-image argsort
+    with torch.no_grad():
+        target = model(x).argmax(1)
+        for (image, game, step), prob in curves.set_index(["image", "game", "step"])["prob"].items():
+            order = torch.sort(features[image], descending=True, stable=True).indices
+            keep = torch.zeros(16)
+            keep[order[:step]] = 1.0
+            if game == "deletion":
+                keep = 1.0 - keep
+            want = model(x[image:image + 1], keep=keep[None], removal="black").softmax(1)[0, target[image]]
+            assert prob == pytest.approx(want.item(), abs=1e-6), (image, game, step)
+
+    net = RecordingLinear([1.0, 2.0, 3.0, 4.0], 0.0, 0.5)
+    recorded = ImageClassifier(net, num_classes=2, image_size=2, patch=1).eval()
+    y = torch.rand(3, 3, 2, 2, generator=g)
+    deletion_insertion_curves(recorded, y, torch.rand(3, 4, generator=g), steps=4, chunk_size=5)
+    # 3 unperturbed + 3 all-black + 3 images x 2 games x 3 inner steps
+    assert sum(len(z) for z in net.seen) == 3 + 3 + 18
+
+
 def test_classic_curves_text_use_the_mask_token():
     from attrib.models.text import TextCNN
 

@@ -2,6 +2,8 @@
 
 import copy
 import os
+import subprocess
+import sys
 
 os.environ["HF_HUB_OFFLINE"] = "1"  # before transformers / huggingface_hub read it: nothing downloads
 
@@ -20,8 +22,9 @@ from attrib.models import (
     save_checkpoint,
 )
 from attrib.catalogue import MODEL_ALIASES
+from attrib.models.text import bert_net
 from attrib.models.weights import weights_path
-from attrib.resources import hf_dir
+from attrib.resources import hf_dir, minilm_dir
 
 ROBERTA_REPO = MODEL_ALIASES["roberta"][0].removeprefix("hf:")
 
@@ -360,7 +363,7 @@ def test_bert_delete_equals_the_sequence_of_kept_tokens(bert):
         keep = (torch.rand(ids.shape, generator=g) < torch.tensor([[0.0], [0.3], [0.6], [0.9], [0.5]])).float()
         batched = bert(ids, keep=keep, removal="delete")
         kept = (keep >= 0.5) | ~features
-        by_hand = kept_tokens_by_hand(bert.net, ids, kept, TEXT_META["pad_id"])
+        by_hand = kept_tokens_by_hand(transformers_bert(bert), ids, kept, TEXT_META["pad_id"])
         one_at_a_time = torch.cat([bert(ids[i:i + 1], keep=keep[i:i + 1], removal="delete") for i in range(5)])
     torch.testing.assert_close(batched, by_hand, atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(batched, one_at_a_time, atol=1e-5, rtol=1e-5)
@@ -382,12 +385,60 @@ def test_delete_needs_an_attention_model(textcnn):
     assert not supports_removal("textcnn", "delete") and not supports_removal("resnet", "delete")
 
 
-def test_bert_wrapper_matches_input_ids_path(bert):
-    ids = token_ids(3)
+def transformers_bert(model, **config):
+    """transformers' own BertForSequenceClassification with ``model``'s weights: the reference."""
+    from transformers import BertConfig, BertForSequenceClassification
+
+    config = BertConfig.from_pretrained(minilm_dir(), num_labels=model.num_classes, **config)
+    reference = BertForSequenceClassification(config)
+    reference.load_state_dict(model.net.state_dict())
+    return reference.eval()
+
+
+def test_bert_is_transformers_bert_without_importing_it(bert):
+    ids = token_ids(4, seed=1)
+    ids[2, 3:] = TEXT_META["pad_id"]
+    ids[2, 2] = 102
+    reference = transformers_bert(bert)
     with torch.no_grad():
-        ours = bert(ids)
-        theirs = bert.net(input_ids=ids, attention_mask=(ids != 0).long()).logits
-    torch.testing.assert_close(ours, theirs, atol=1e-6, rtol=1e-5)
+        theirs = reference(input_ids=ids, attention_mask=(ids != 0).long()).logits
+        torch.testing.assert_close(bert(ids), theirs, atol=1e-6, rtol=1e-5)
+    # training mode without dropout: the gradients agree too
+    model = copy.deepcopy(bert)
+    for module in model.modules():
+        if isinstance(module, torch.nn.Dropout):
+            module.p = 0.0
+        if hasattr(module, "attention_dropout"):
+            module.attention_dropout = 0.0
+    reference = transformers_bert(bert, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+    model.train()
+    reference.train()
+    model(ids).sum().backward()
+    reference(input_ids=ids, attention_mask=(ids != 0).long()).logits.sum().backward()
+    ours = dict(model.net.named_parameters())
+    for name, param in reference.named_parameters():
+        torch.testing.assert_close(ours[name].grad, param.grad, atol=1e-5, rtol=1e-4, msg=name)
+    code = "import sys, attrib.models as m; m.build_model('bert', {}); print('transformers' in sys.modules)"
+    run = subprocess.run([sys.executable, "-c", code.replace("{}", repr(TEXT_META))], capture_output=True, text=True,
+                         check=True)
+    assert run.stdout.strip() == "False"
+
+
+def test_bert_loads_minilm_and_only_bert_weights(bert, tmp_path):
+    from safetensors.torch import save_file
+    from transformers import BertForSequenceClassification
+
+    theirs = BertForSequenceClassification.from_pretrained(minilm_dir(), num_labels=3).state_dict()
+    ours = bert.net.state_dict()
+    assert set(ours) == set(theirs)
+    for name in ours:
+        if not name.startswith("classifier."):  # the new head is random in both
+            assert torch.equal(ours[name], theirs[name]), name
+
+    (tmp_path / "config.json").write_text((minilm_dir() / "config.json").read_text())
+    save_file({"encoder.layer.0.weird.weight": torch.zeros(2)}, tmp_path / "model.safetensors")
+    with pytest.raises(ValueError, match="not a BertModel checkpoint"):
+        bert_net(tmp_path, 3, pretrained=True)
 
 
 def test_roberta_positions_and_missing_snapshot(tmp_path):

