@@ -1,7 +1,8 @@
 """What a default-run job pays beside its science, as ratios against anchors of the same run:
 
 - start-up: each rule script's imports against ``import torch`` alone (the floor of a job that
-  computes), one fresh interpreter per measurement, the minimum of repeats;
+  computes), one fresh interpreter per measurement, the minimum of repeats; building the
+  default ``bert`` (the package's own module) against transformers' model from the same folder;
 - a training step of the small ResNet and ViT against their forward pass on the same batch, the
   ResNet in channels-last (what ``attrib.models.resnet`` builds) and in the contiguous format;
 - Kernel SHAP's batched weighted least squares (Cholesky) against a pseudo-inverse per input,
@@ -29,6 +30,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = ["attribution/attribute", "mus/certify_stability", "mus/certify_accuracy", "finetune/finetune",
            "missingness/ablate_patches", "smug/smug", "mus/figure_mus_stability", "report/summary"]
 META = {"modality": "image", "num_classes": 10, "image_size": 32, "patch": 4, "mean": [0.45, 0.43, 0.42]}
+TEXT_META = {"modality": "text", "num_classes": 3, "max_length": 40, "pad_id": 0, "mask_id": 103,
+             "special_ids": [0, 100, 101, 102, 103], "vocab_size": 30522}
 DEFAULT_VIT = {"num_layers": 3, "num_heads": 4, "hidden_dim": 64, "mlp_dim": 128, "removal": "drop"}
 
 
@@ -58,6 +61,12 @@ def startup_table() -> None:
                                  "sys.modules} & {'torchvision', 'captum', 'scipy'}))"], capture_output=True,
                                 text=True, check=True, cwd=ROOT).stdout.strip()
         print(f"| `scripts/{name}.py` | {seconds:.2f} | {torch_s:.2f} | {seconds / torch_s:.2f} | {loaded} |")
+    ours = import_seconds(f"from attrib.models import build_model; build_model('bert', {TEXT_META!r})")
+    theirs = import_seconds("from transformers import AutoModelForSequenceClassification as M\n"
+                            "from attrib.resources import minilm_dir\n"
+                            "M.from_pretrained(minilm_dir(), num_labels=3, local_files_only=True)")
+    print(f"| `bert` built (own module, imports included) | {ours:.2f} | {torch_s:.2f} | {ours / torch_s:.2f} | "
+          f"transformers' model: {theirs:.2f} s, {theirs / torch_s:.2f} |")
 
 
 def training_table(batch: int = 128, repeats: int = 5) -> None:
@@ -86,6 +95,46 @@ def training_table(batch: int = 128, repeats: int = 5) -> None:
         model.train()
         step_s, forward_s = median_time(step, repeats), median_time(forward, repeats)
         print(f"| {label} | {forward_s:.3f} | {step_s:.3f} | {step_s / forward_s:.2f} |")
+
+
+def bert_table(batch: int = 32, length: int = 40, repeats: int = 3) -> None:
+    """The default ``bert`` against transformers' model with the same weights (the anchor)."""
+    from transformers import BertConfig, BertForSequenceClassification
+
+    from attrib.resources import minilm_dir
+
+    torch.manual_seed(0)
+    ours = build_model("bert", TEXT_META)
+    theirs = BertForSequenceClassification(BertConfig.from_pretrained(minilm_dir(), num_labels=3))
+    theirs.load_state_dict(ours.net.state_dict())
+    ids = torch.randint(1000, 20000, (batch, length), generator=torch.Generator().manual_seed(0))
+    ids[:, 0], ids[batch // 2:, length * 2 // 3:] = 101, 0
+    mask = (ids != 0).long()
+    with torch.no_grad():
+        torch.testing.assert_close(ours.eval()(ids), theirs.eval()(input_ids=ids, attention_mask=mask).logits,
+                                   atol=1e-5, rtol=1e-4)
+    rows = {}
+    for label, model, logits in (("ours", ours, lambda: ours(ids)),
+                                 ("transformers", theirs, lambda: theirs(input_ids=ids, attention_mask=mask).logits)):
+        optimiser = torch.optim.AdamW(model.parameters(), lr=1e-5)
+
+        def step():
+            loss = F.cross_entropy(logits(), torch.zeros(batch, dtype=torch.long))
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+
+        model.eval()
+        with torch.no_grad():
+            forward_s = median_time(logits, repeats)
+        model.train()
+        rows[label] = forward_s, median_time(step, repeats)
+    print(f"\n| bert, batch {batch} × {length} tokens | forward s | training step s |")
+    print("|---|---|---|")
+    for label, (forward_s, step_s) in rows.items():
+        print(f"| {label} | {forward_s:.3f} | {step_s:.3f} |")
+    (ours_forward, ours_step), (their_forward, their_step) = rows["ours"], rows["transformers"]
+    print(f"| ours / transformers | {ours_forward / their_forward:.2f} | {ours_step / their_step:.2f} |")
 
 
 def kernelshap_table(images: int = 200, samples: int = 128, features: int = 64, repeats: int = 5) -> None:
@@ -127,4 +176,5 @@ if __name__ == "__main__":
     print(f"torch {torch.__version__}, 1 thread (as the default run's jobs)\n")
     startup_table()
     training_table()
+    bert_table()
     kernelshap_table()

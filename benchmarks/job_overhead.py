@@ -43,7 +43,8 @@ def job_table(results: Path) -> pd.DataFrame:
     for bench in sorted((results / "benchmarks").rglob("*.tsv")):
         relative = bench.relative_to(results / "benchmarks")
         measured = pd.read_csv(bench, sep="\t").iloc[-1]
-        group = relative.parts[0] if relative.parts[0] != "figures" else f"figure_{relative.stem}"
+        rule = relative.parts[0] if len(relative.parts) > 1 else relative.stem  # summary.tsv has no folder
+        group = rule if rule != "figures" else f"figure_{relative.stem}"
         log = results / "logs" / relative.with_suffix(".log")
         cpu = logged_cpu(log)
         rows.append({"rule": group, "job": str(relative.with_suffix("")), "wall_s": float(measured["s"]),

@@ -385,12 +385,11 @@ def test_delete_needs_an_attention_model(textcnn):
     assert not supports_removal("textcnn", "delete") and not supports_removal("resnet", "delete")
 
 
-def transformers_bert(model, **config):
+def transformers_bert(model):
     """transformers' own BertForSequenceClassification with ``model``'s weights: the reference."""
     from transformers import BertConfig, BertForSequenceClassification
 
-    config = BertConfig.from_pretrained(minilm_dir(), num_labels=model.num_classes, **config)
-    reference = BertForSequenceClassification(config)
+    reference = BertForSequenceClassification(BertConfig.from_pretrained(minilm_dir(), num_labels=model.num_classes))
     reference.load_state_dict(model.net.state_dict())
     return reference.eval()
 
@@ -403,18 +402,18 @@ def test_bert_is_transformers_bert_without_importing_it(bert):
     with torch.no_grad():
         theirs = reference(input_ids=ids, attention_mask=(ids != 0).long()).logits
         torch.testing.assert_close(bert(ids), theirs, atol=1e-6, rtol=1e-5)
-    # training mode without dropout: the gradients agree too
+    # training mode: the same dropout sites draw the same masks from the same seed, and the
+    # gradients agree too
     model = copy.deepcopy(bert)
-    for module in model.modules():
-        if isinstance(module, torch.nn.Dropout):
-            module.p = 0.0
-        if hasattr(module, "attention_dropout"):
-            module.attention_dropout = 0.0
-    reference = transformers_bert(bert, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
     model.train()
     reference.train()
-    model(ids).sum().backward()
-    reference(input_ids=ids, attention_mask=(ids != 0).long()).logits.sum().backward()
+    torch.manual_seed(1)
+    ours_out = model(ids)
+    torch.manual_seed(1)
+    theirs_out = reference(input_ids=ids, attention_mask=(ids != 0).long()).logits
+    torch.testing.assert_close(ours_out, theirs_out, atol=1e-6, rtol=1e-5)
+    ours_out.sum().backward()
+    theirs_out.sum().backward()
     ours = dict(model.net.named_parameters())
     for name, param in reference.named_parameters():
         torch.testing.assert_close(ours[name].grad, param.grad, atol=1e-5, rtol=1e-4, msg=name)
@@ -424,16 +423,21 @@ def test_bert_is_transformers_bert_without_importing_it(bert):
     assert run.stdout.strip() == "False"
 
 
-def test_bert_loads_minilm_and_only_bert_weights(bert, tmp_path):
+def test_bert_loads_minilm_and_only_bert_weights(tmp_path):
     from safetensors.torch import save_file
     from transformers import BertForSequenceClassification
 
+    # the same seed draws the same new head and leaves the generator where transformers leaves
+    # it, so fine-tuning draws the same dropout masks as it would through transformers
+    torch.manual_seed(7)
     theirs = BertForSequenceClassification.from_pretrained(minilm_dir(), num_labels=3).state_dict()
-    ours = bert.net.state_dict()
-    assert set(ours) == set(theirs)
+    after_theirs = torch.random.get_rng_state()
+    torch.manual_seed(7)
+    ours = build_model("bert", TEXT_META).net.state_dict()
+    assert torch.equal(torch.random.get_rng_state(), after_theirs)
+    assert list(ours) == list(theirs)
     for name in ours:
-        if not name.startswith("classifier."):  # the new head is random in both
-            assert torch.equal(ours[name], theirs[name]), name
+        assert torch.equal(ours[name], theirs[name]), name
 
     (tmp_path / "config.json").write_text((minilm_dir() / "config.json").read_text())
     save_file({"encoder.layer.0.weird.weight": torch.zeros(2)}, tmp_path / "model.safetensors")

@@ -86,7 +86,7 @@ def test_job_overhead_reads_benchmarks_and_the_logged_phases(tmp_path):
     for job, wall, cpu, log in (("attribute/d/m/lime", 10.0, 9.0, "x: started: 1.50 s after the process began\n"
                                  "x: ready: 2.25 s after the process began (model)\n"),
                                 ("attribute/d/m/random", 4.0, 3.0, "x: started: 1.25 s after the process began\n"),
-                                ("figures/training", 2.0, 2.0, None)):
+                                ("figures/training", 2.0, 2.0, None), ("summary", 1.0, 1.0, None)):
         bench = tmp_path / "benchmarks" / f"{job}.tsv"
         bench.parent.mkdir(parents=True, exist_ok=True)
         bench.write_text(header + f"{wall}\t0:00:10\t1\t1\t1\t1\t0\t0\t50\t{cpu}\n")
@@ -97,11 +97,12 @@ def test_job_overhead_reads_benchmarks_and_the_logged_phases(tmp_path):
     assert table.loc["attribute", "jobs"] == 2 and table.loc["attribute", "core_s"] == 12.0
     assert table.loc["attribute", "fixed_s_mean"] == 1.8 and table.loc["attribute", "fixed_s_max"] == 2.2
     assert table.loc["figure_training", "wall_s"] == 2.0
+    assert table.loc["summary", "jobs"] == 1  # a benchmark beside the rule folders is its own rule
     jobs = overhead.job_table(tmp_path)
     both = overhead.comparison(jobs, jobs[jobs["rule"] == "attribute"])
     assert both.loc["attribute", "job_s_before"] == both.loc["attribute", "job_s_after"] == 14.0
     assert both.loc["figures (all)", "jobs_before"] == 1 and pd.isna(both.loc["figures (all)", "jobs_after"])
-    assert both.loc["total", "jobs_before"] == 3 and both.loc["total", "job_s_after"] == 14.0
+    assert both.loc["total", "jobs_before"] == 4 and both.loc["total", "job_s_after"] == 14.0
     log = tmp_path / "logs" / "attribute/d/m/random.log"
     log.write_text(log.read_text() + "x: finished: 4.00 s after the process began, 3.75 CPU s\n")
     assert overhead.rule_table(overhead.job_table(tmp_path)).loc["attribute", "core_s"] == 12.8  # 9 + 3.75

@@ -184,10 +184,9 @@ class BertNet(nn.Module):
         self.dropout = nn.Dropout(config.get("classifier_dropout") or dropout)
         self.classifier = nn.Linear(hidden, num_labels)
         self.embedding_dropout = nn.Dropout(dropout)
-        self.apply(self._init_weights)
 
     def _init_weights(self, module: nn.Module) -> None:
-        """BERT's initialisation (what a new head gets; loaded weights overwrite the rest)."""
+        """BERT's initialisation, transformers' draws (``bert_net`` applies it)."""
         if isinstance(module, (nn.Linear, nn.Embedding)):
             nn.init.normal_(module.weight, std=self.initializer_range)
         if isinstance(module, nn.Linear):
@@ -236,16 +235,25 @@ class BertClassifier(TextClassifier):
 
 def bert_net(directory: Path, num_labels: int, pretrained: bool) -> BertNet:
     """``BertNet`` from a local transformers BERT folder (``config.json``, ``model.safetensors`` of
-    a ``BertModel``): its weights with a new head, or (not ``pretrained``) its architecture."""
-    net = BertNet(json.loads((directory / "config.json").read_text()), num_labels)
-    if pretrained:
-        from safetensors.torch import load_file
+    a ``BertModel``): its weights with a new head, or (not ``pretrained``) its architecture.
 
-        weights = {f"bert.{k}": v for k, v in load_file(directory / "model.safetensors").items()
-                   if not k.endswith(("position_ids", "token_type_ids"))}
-        missing, unexpected = net.load_state_dict(weights, strict=False)
-        if unexpected or set(missing) != {"classifier.weight", "classifier.bias"}:
-            raise ValueError(f"{directory}: not a BertModel checkpoint (missing {missing}, unexpected {unexpected})")
+    The modules are made on the meta device, so the only random draws are the new head's, as
+    in transformers' ``from_pretrained``: a seed gives the same head and dropout masks in both.
+    """
+    with torch.device("meta"):
+        net = BertNet(json.loads((directory / "config.json").read_text()), num_labels)
+    net.to_empty(device="cpu")
+    if not pretrained:
+        net.apply(net._init_weights)
+        return net
+    from safetensors.torch import load_file
+
+    weights = {f"bert.{k}": v for k, v in load_file(directory / "model.safetensors").items()
+               if not k.endswith(("position_ids", "token_type_ids"))}
+    missing, unexpected = net.load_state_dict(weights, strict=False)
+    if unexpected or set(missing) != {"classifier.weight", "classifier.bias"}:
+        raise ValueError(f"{directory}: not a BertModel checkpoint (missing {missing}, unexpected {unexpected})")
+    net._init_weights(net.classifier)
     return net
 
 
